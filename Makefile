@@ -1,0 +1,60 @@
+# The project's single entry point. A newcomer needs two commands: `make demo` and `make test`.
+# Everything heavy (the Python environment, Kubernetes binaries) is cached outside the clone in
+# ~/.cache/gpt-sovits-k8s/ (override with GSV_CACHE_DIR), keyed by version.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := $(shell scripts/venv.sh path)
+PY := $(VENV)/bin/python
+PYTEST := $(PY) -m pytest
+PYTEST_ARGS ?=
+
+.PHONY: help venv demo test lint fmt typecheck unit \
+        test-common test-model test-text test-server test-operator test-cluster test-chart
+
+help: ## List the targets.
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+venv: ## Create or reuse the Python environment (cached outside the clone).
+	@scripts/venv.sh ensure >/dev/null
+
+demo: venv ## Run the main job on embedded defaults (today: the server on demo weights).
+	$(VENV)/bin/gpt-sovits-server --demo --log-format text
+
+test: lint typecheck ## Everything: lint, type checks and the whole test suite.
+	$(PYTEST) $(PYTEST_ARGS)
+
+lint: venv ## ruff lint and format check.
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+fmt: venv ## Apply ruff's fixes and formatting.
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+typecheck: venv ## mypy over every package.
+	$(PY) -m mypy
+
+# One target per component; each runs that component's tests only.
+test-common: venv ## Shared settings and logging helpers.
+	$(PYTEST) common/tests $(PYTEST_ARGS)
+
+test-model: venv ## GPT-SoVITS model, conformance included.
+	$(PYTEST) server/tests/model $(PYTEST_ARGS)
+
+test-text: venv ## Text frontend (normalisation, g2p, splitting).
+	$(PYTEST) server/tests/text $(PYTEST_ARGS)
+
+test-server: venv ## HTTP server over real HTTP.
+	$(PYTEST) server/tests/api $(PYTEST_ARGS)
+
+test-operator: venv ## Operator unit tests and its integration tests on the control plane.
+	$(PYTEST) operator/tests e2e/operator $(PYTEST_ARGS)
+
+test-cluster: venv ## The local Kubernetes control plane itself.
+	$(PYTEST) e2e/cluster $(PYTEST_ARGS)
+
+test-chart: venv ## Helm chart, images and compose files.
+	$(PYTEST) charts/gpt-sovits/tests docker $(PYTEST_ARGS)

@@ -1,0 +1,1 @@
+"""Pieces both programs (server and operator) share: JSON logging and typed CLI/env settings."""

@@ -1,0 +1,67 @@
+"""The `gpt-sovits-operator` console script: help, settings validation, no torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from gsv_common.settings_cli import SettingsError, load_settings
+from voice_operator.handlers import _bounded_backoff
+from voice_operator.settings import OperatorSettings
+
+
+def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_help_documents_every_option(console_script) -> None:
+    result = _run([console_script("gpt-sovits-operator"), "--help"])
+    assert result.returncode == 0, result.stderr
+    for name in OperatorSettings.model_fields:
+        assert "--" + name.replace("_", "-") in result.stdout, name
+        assert "VOICE_OPERATOR_" + name.upper() in result.stdout, name
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--liveness-port", "0"], "--liveness-port (VOICE_OPERATOR_LIVENESS_PORT)"),
+        (["--peering-name", "Not_A_Label"], "--peering-name (VOICE_OPERATOR_PEERING_NAME)"),
+        (
+            ["--watch-server-timeout-s", "600", "--watch-client-timeout-s", "300"],
+            "watch_client_timeout_s must exceed watch_server_timeout_s",
+        ),
+    ],
+)
+def test_bad_value_exits_2_with_clear_message(console_script, args, expected) -> None:
+    result = _run([console_script("gpt-sovits-operator"), *args])
+    assert result.returncode == 2
+    assert "gpt-sovits-operator: invalid settings" in result.stderr
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_namespaces_accept_a_comma_list() -> None:
+    settings = load_settings(OperatorSettings, ["--namespaces", "voice,staging"])
+    assert settings.namespaces == ["voice", "staging"]
+
+
+def test_empty_namespace_name_is_refused() -> None:
+    with pytest.raises(SettingsError, match="invalid namespace name"):
+        load_settings(OperatorSettings, ["--namespaces", '["voice", ""]'])
+
+
+def test_operator_never_imports_torch() -> None:
+    code = (
+        "import sys, voice_operator.cli, voice_operator.runner, voice_operator.handlers\n"
+        "assert 'torch' not in sys.modules, 'operator imported torch'"
+    )
+    result = _run([sys.executable, "-c", code])
+    assert result.returncode == 0, result.stderr
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    assert _bounded_backoff(10) == [1.0, 2.0, 4.0, 8.0, 10]
+    assert _bounded_backoff(1) == [1]

@@ -1,0 +1,5 @@
+"""Allows ``python -m voice_operator``."""
+
+from voice_operator.cli import main
+
+main()

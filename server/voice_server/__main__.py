@@ -1,0 +1,5 @@
+"""Allows ``python -m voice_server``."""
+
+from voice_server.cli import main
+
+main()

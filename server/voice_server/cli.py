@@ -1,0 +1,31 @@
+"""``gpt-sovits-server``: read settings, set up logging, serve HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gsv_common.logs import configure_logging
+from gsv_common.settings_cli import load_settings_or_exit
+from voice_server.settings import ServerSettings
+
+PROG = "gpt-sovits-server"
+# Libraries whose INFO lines would drown the request log.
+_QUIET_LOGGERS = ("uvicorn.access", "httpx", "jieba", "urllib3")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the console script."""
+    settings = load_settings_or_exit(ServerSettings, argv, prog=PROG)
+    configure_logging(program=PROG, level=settings.log_level, fmt=settings.log_format, quiet=_QUIET_LOGGERS)
+    # Imported late so that `--help` and bad flags answer without loading FastAPI or torch.
+    import uvicorn
+
+    from voice_server.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=int(settings.graceful_shutdown_s),
+    )

@@ -1,0 +1,97 @@
+"""ServerSettings: the one source of configuration for ``gpt-sovits-server``.
+
+Every option is a CLI flag (``--max-batch-size``) and an environment variable
+(``VOICE_SERVER_MAX_BATCH_SIZE``); the operator sets the variables in each pod.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gsv_common.logs import LogFormat, LogLevel
+from gsv_common.settings_cli import document_env_vars
+
+ENV_PREFIX = "VOICE_SERVER_"
+MiB = 1024 * 1024
+
+
+class ServerSettings(BaseSettings):
+    """Settings of the TTS server process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        cli_prog_name="gpt-sovits-server",
+        cli_kebab_case=True,
+        cli_implicit_flags=True,
+        extra="forbid",
+    )
+
+    # --- process -----------------------------------------------------------------------------
+    host: str = Field("0.0.0.0", description="Address to listen on.")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port to listen on.")
+    log_level: LogLevel = Field("INFO", description="Lowest log level written.")
+    log_format: LogFormat = Field("json", description="json: one JSON object per line; text: for humans.")
+    graceful_shutdown_s: float = Field(
+        30.0, ge=0, le=3600, description="Seconds in-flight requests get to finish after SIGTERM."
+    )
+    torch_threads: int | None = Field(
+        None, ge=1, le=512, description="CPU threads for torch; unset lets torch decide."
+    )
+
+    # --- model -------------------------------------------------------------------------------
+    demo: bool = Field(
+        False,
+        description="Generate and serve small random demo weights (non-speech audio; no download).",
+    )
+    model_dir: Path | None = Field(None, description="Folder holding the weights; relative paths start here.")
+    gpt_weights: Path | None = Field(None, description="GPT (text-to-semantic) checkpoint, .ckpt.")
+    sovits_weights: Path | None = Field(None, description="SoVITS checkpoint, .pth.")
+    bert_dir: Path | None = Field(None, description="Chinese BERT folder (Hugging Face layout).")
+    hubert_dir: Path | None = Field(None, description="Chinese HuBERT folder (Hugging Face layout).")
+    speakers_file: Path | None = Field(None, description="YAML list of speakers (id, name, refAudio, ...).")
+    device: str = Field(
+        "auto",
+        pattern=r"^(auto|cpu|cuda(:\d+)?)$",
+        description="auto (CUDA when present), cpu, cuda or cuda:N.",
+    )
+    precision: Literal["auto", "fp32", "fp16", "bf16"] = Field(
+        "auto", description="auto: fp16 on GPU, fp32 on CPU. fp16/bf16 need a GPU."
+    )
+
+    # --- batching and limits -----------------------------------------------------------------
+    max_batch_size: int = Field(32, ge=1, le=512, description="Most requests decoded together.")
+    max_batch_delay_ms: float = Field(
+        10.0, ge=0, le=10_000, description="Longest wait for batch mates before decoding starts (ms)."
+    )
+    max_queue: int = Field(256, ge=1, le=1_000_000, description="Queued requests beyond which 429 is sent.")
+    request_timeout_s: float = Field(120.0, gt=0, le=3600, description="Per-request deadline (s).")
+    max_text_length: int = Field(2000, ge=1, le=1_000_000, description="Longest accepted text (characters).")
+    max_body_bytes: int = Field(
+        10 * MiB, ge=1024, le=1024 * MiB, description="Largest accepted request body (bytes)."
+    )
+
+    # --- audio cache -------------------------------------------------------------------------
+    cache_enabled: bool = Field(True, description="Cache audio of repeated deterministic requests.")
+    cache_max_entries: int = Field(256, ge=0, le=10_000_000, description="Most cached results.")
+    cache_max_bytes: int = Field(256 * MiB, ge=0, description="Most bytes of cached audio.")
+
+    # --- auth --------------------------------------------------------------------------------
+    api_key: SecretStr | None = Field(None, description="Bearer token required on the API routes.")
+    api_key_file: Path | None = Field(
+        None, description="File holding the bearer token (e.g. a mounted Secret)."
+    )
+
+    @model_validator(mode="after")
+    def _check_combinations(self) -> ServerSettings:
+        if self.api_key is not None and self.api_key_file is not None:
+            raise ValueError("set api_key or api_key_file, not both")
+        if not self.demo and (self.gpt_weights is None) != (self.sovits_weights is None):
+            raise ValueError("gpt_weights and sovits_weights are given together")
+        return self
+
+
+document_env_vars(ServerSettings)
