@@ -1,0 +1,52 @@
+"""Every Prometheus metric of the server, defined once, in a registry owned by one app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+# Latency buckets from 25 ms to 2 min, dense where P50/P90/P99 of TTS requests fall.
+LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20, 30, 60, 120)
+BATCH_BUCKETS = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 128)
+
+
+@dataclass
+class ServerMetrics:
+    """The server's metrics; a fresh registry per instance keeps tests and apps apart."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.requests = Counter(
+            "gsv_requests", "HTTP requests by route and status.", ["route", "status"], registry=r
+        )
+        self.request_latency = Histogram(
+            "gsv_request_latency_seconds",
+            "Time from request arrival to the last byte of the response.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.first_audio_latency = Histogram(
+            "gsv_time_to_first_audio_seconds",
+            "Time from request arrival to the first audio byte.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.audio_seconds = Counter("gsv_audio_seconds", "Seconds of audio produced.", registry=r)
+        self.batch_size = Histogram(
+            "gsv_batch_size", "Requests decoded together.", ["stage"], buckets=BATCH_BUCKETS, registry=r
+        )
+        self.queue_depth = Gauge("gsv_queue_depth", "Requests waiting for a batch.", registry=r)
+        self.in_flight = Gauge("gsv_requests_in_flight", "Requests being served.", registry=r)
+        self.rejected = Counter(
+            "gsv_rejected", "Requests refused before work, by reason.", ["reason"], registry=r
+        )
+        self.cache_hits = Counter("gsv_cache_hits", "Audio cache hits.", registry=r)
+        self.cache_misses = Counter("gsv_cache_misses", "Audio cache misses.", registry=r)
+        self.cache_bytes = Gauge("gsv_cache_bytes", "Bytes held by the audio cache.", registry=r)
+        self.gpu_memory_bytes = Gauge("gsv_gpu_memory_bytes", "GPU memory allocated by torch.", registry=r)
+        self.ready = Gauge("gsv_ready", "1 when the server accepts synthesis requests.", registry=r)
