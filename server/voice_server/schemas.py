@@ -1,0 +1,99 @@
+"""Request and response bodies of every API, with their conversion to synthesis options."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from voice_server.audio_format import FORMATS
+
+SplitMethod = Literal["cut0", "cut1", "cut2", "cut3", "cut4", "cut5"]
+
+
+class SynthesisOptions(BaseModel):
+    """What every API boils down to: the parameters of one synthesis."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    speaker_id: str
+    language: str = "auto"
+    format: str = "wav"
+    sample_rate: int | None = None
+    speed: float = 1.0
+    top_k: int = 15
+    top_p: float = 1.0
+    temperature: float = 1.0
+    repetition_penalty: float = 1.35
+    seed: int | None = None
+    text_split_method: SplitMethod = "cut5"
+    fragment_interval_s: float = 0.3
+    stream: bool = False
+
+    @property
+    def deterministic(self) -> bool:
+        """Same inputs give the same audio: a fixed seed, or greedy sampling."""
+        return self.seed is not None or self.top_k == 1
+
+
+def _check_format(value: str) -> str:
+    if value not in FORMATS:
+        raise ValueError(f"unsupported format {value!r}; one of {', '.join(sorted(FORMATS))}")
+    return value
+
+
+class TtsRequest(BaseModel):
+    """``POST /api/v1/tts``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, description="Text to speak.")
+    speaker_id: str | None = Field(None, description="Speaker id (see GET /api/v1/speakers).")
+    speaker: str | None = Field(None, description="Speaker name, instead of speaker_id.")
+    language: str = Field("auto", description="zh, en, ja, auto (detect per segment).")
+    format: str = Field("wav", description="wav, flac, ogg, opus, mp3 or pcm (16-bit little-endian).")
+    sample_rate: int | None = Field(None, ge=8000, le=48000, description="Output rate; default the model's.")
+    speed: float = Field(1.0, ge=0.25, le=4.0)
+    top_k: int = Field(15, ge=1, le=1024)
+    top_p: float = Field(1.0, gt=0, le=1)
+    temperature: float = Field(1.0, gt=0, le=5)
+    repetition_penalty: float = Field(1.35, ge=1, le=5)
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="Fixed seed: reproducible, cacheable.")
+    text_split_method: SplitMethod = "cut5"
+    stream: bool = Field(False, description="Send audio sentence by sentence (chunked).")
+
+    _format = field_validator("format")(_check_format)
+
+
+class OpenAISpeechRequest(BaseModel):
+    """``POST /v1/audio/speech`` in the OpenAI shape; ``voice`` names a speaker."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(min_length=1)
+    input: str = Field(min_length=1, max_length=4096)
+    voice: str | dict[str, str]
+    response_format: Literal["mp3", "opus", "aac", "flac", "wav", "pcm"] = "mp3"
+    speed: float = Field(1.0, ge=0.25, le=4.0)
+
+    def voice_id(self) -> str:
+        """The speaker the voice field names (``"narrator"`` or ``{"id": "narrator"}``)."""
+        if isinstance(self.voice, dict):
+            return self.voice.get("id", "")
+        return self.voice
+
+
+class SpeakerInfo(BaseModel):
+    """One entry of ``GET /api/v1/speakers``."""
+
+    id: str
+    name: str | None
+    language: str
+    model: str
+
+
+class SpeakersResponse(BaseModel):
+    """``GET /api/v1/speakers``."""
+
+    speakers: list[SpeakerInfo]
