@@ -1,0 +1,32 @@
+"""Shared fixtures for the model tests: where the conformance fixtures live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The repo root is three levels above this folder (server/tests/model).
+_REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+class _ConformanceSettings(BaseSettings):
+    """Where the shared conformance fixtures are; ``GSV_CONFORMANCE_DIR`` overrides the default."""
+
+    model_config = SettingsConfigDict(env_prefix="GSV_")
+
+    conformance_dir: Path = _REPO_ROOT.parent / "shared" / "conformance" / "v2"
+
+
+@pytest.fixture(scope="session")
+def conformance_dir() -> Path:
+    """The conformance folder (t2s_tiny.ckpt, t2s_golden.pt, ...); fails loudly when absent."""
+    folder = _ConformanceSettings().conformance_dir
+    if not (folder / "README.md").is_file():
+        pytest.fail(
+            f"conformance fixtures not found at {folder}: set GSV_CONFORMANCE_DIR or check out "
+            "../shared/conformance/v2 next to the repo",
+            pytrace=False,
+        )
+    return folder
