@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo test lint fmt typecheck unit \
+.PHONY: help venv system-deps demo test lint fmt typecheck unit \
         test-common test-model test-text test-server test-operator test-cluster test-chart
 
 help: ## List the targets.
@@ -20,10 +20,22 @@ help: ## List the targets.
 venv: ## Create or reuse the Python environment (cached outside the clone).
 	@scripts/venv.sh ensure >/dev/null
 
+# Debian packages some tests drive for real (nginx in front of the server). Root on CI; elsewhere
+# install them yourself if this step cannot.
+SYSTEM_TOOLS := nginx openssl
+system-deps: ## Install the Debian packages the tests use, when missing.
+	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || [ -x /usr/sbin/$$tool ] || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "==> installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    $$(echo $$missing | sed "s/nginx/nginx-light/"); \
+	  nginx -s quit 2>/dev/null || true; \
+	fi
+
 demo: venv ## Run the main job on embedded defaults (today: the server on demo weights).
 	$(VENV)/bin/gpt-sovits-server --demo --log-format text
 
-test: lint typecheck ## Everything: lint, type checks and the whole test suite.
+test: system-deps lint typecheck ## Everything: lint, type checks and the whole test suite.
 	$(PYTEST) $(PYTEST_ARGS)
 
 lint: venv ## ruff lint and format check.
@@ -56,5 +68,5 @@ test-operator: venv ## Operator unit tests and its integration tests on the cont
 test-cluster: venv ## The local Kubernetes control plane itself.
 	$(PYTEST) e2e/cluster $(PYTEST_ARGS)
 
-test-chart: venv ## Helm chart, images and compose files.
-	$(PYTEST) charts/gpt-sovits/tests docker $(PYTEST_ARGS)
+test-chart: venv system-deps ## Helm chart, images and compose files.
+	$(PYTEST) charts/gpt-sovits/tests docker/tests $(PYTEST_ARGS)

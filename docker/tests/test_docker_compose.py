@@ -1,0 +1,54 @@
+"""docker-compose.yml loaded as `docker compose config` would, then checked for what it promises."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import yaml
+
+
+def _load(
+    composecheck: str, path: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [composecheck, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def test_compose_file_is_valid_and_resolves(composecheck: str, docker_dir: Path) -> None:
+    result = _load(composecheck, docker_dir / "docker-compose.yml")
+    assert result.returncode == 0, result.stderr
+    project = yaml.safe_load(result.stdout)
+    server, nginx = project["services"]["server"], project["services"]["nginx"]
+    assert server["deploy"]["replicas"] == 2
+    assert server["read_only"] is True
+    assert any(v["target"] == "/models" and v["read_only"] for v in server["volumes"])
+    assert "/ready" in " ".join(server["healthcheck"]["test"])
+    assert nginx["depends_on"]["server"]["condition"] == "service_healthy"
+    assert {p["target"] for p in nginx["ports"]} == {8080, 8443}
+
+
+def test_replicas_and_ports_follow_the_environment(composecheck: str, docker_dir: Path) -> None:
+    result = _load(
+        composecheck, docker_dir / "docker-compose.yml", {"GSV_REPLICAS": "4", "GSV_HTTPS_PORT": "9443"}
+    )
+    assert result.returncode == 0, result.stderr
+    project = yaml.safe_load(result.stdout)
+    assert project["services"]["server"]["deploy"]["replicas"] == 4
+    published = {p["published"] for p in project["services"]["nginx"]["ports"]}
+    assert "9443" in published
+
+
+def test_loader_rejects_an_invalid_file(composecheck: str, tmp_path: Path) -> None:
+    bad = tmp_path / "compose.yml"
+    bad.write_text("services:\n  a:\n    image: x\n    deploy: {replicas: lots}\n")
+    result = _load(composecheck, bad)
+    assert result.returncode == 1
+    assert "replicas" in result.stderr
