@@ -1,25 +1,27 @@
-"""The only module with kopf handlers; each body delegates to pure functions."""
+"""The only module with kopf handlers; each body delegates to :mod:`voice_operator.reconcile`.
+
+Handlers are registered by :func:`register` rather than at import, because the resync interval
+is a setting known only once the operator starts.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime
+import logging
+from collections.abc import Mapping
+from typing import Any, cast
 
 import kopf
 
+from voice_operator import constants as c
+from voice_operator import metrics
+from voice_operator.kube import Kube, load_api_client
+from voice_operator.reconcile import Outcome, reconcile
 from voice_operator.settings import OperatorSettings
 
 
-@kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    """Apply our settings to kopf's: watch timeouts, backoff, posting of events."""
-    ours: OperatorSettings = memo.settings
-    settings.watching.server_timeout = ours.watch_server_timeout_s
-    settings.watching.client_timeout = ours.watch_client_timeout_s
-    # A stalled TCP connection otherwise hangs a watch forever while liveness stays green.
-    settings.watching.connect_timeout = 30
-    settings.batching.error_delays = _bounded_backoff(ours.backoff_max_s)
-    settings.posting.level = 20  # INFO and above become Kubernetes Events
-    settings.persistence.finalizer = "voice.gpt-sovits.io/finalizer"
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _bounded_backoff(ceiling_s: float) -> list[float]:
@@ -31,3 +33,92 @@ def _bounded_backoff(ceiling_s: float) -> list[float]:
         delay *= 2
     delays.append(ceiling_s)
     return delays
+
+
+def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    """Startup: apply our settings to kopf's (watch timeouts, backoff, events); open the API client."""
+    ours: OperatorSettings = memo.settings
+    # A watch that silently stops delivering is renewed by these timeouts (server, then client side).
+    settings.watching.server_timeout = ours.watch_server_timeout_s
+    settings.watching.client_timeout = ours.watch_client_timeout_s
+    # A stalled TCP connection otherwise hangs a watch forever while liveness stays green.
+    settings.watching.connect_timeout = 30
+    settings.batching.error_delays = _bounded_backoff(ours.backoff_max_s)
+    settings.networking.error_backoffs = _bounded_backoff(min(ours.backoff_max_s, 60.0))
+    settings.posting.level = logging.INFO  # INFO and above on a VoiceService become Events
+    settings.persistence.finalizer = f"{c.GROUP}/finalizer"
+    if getattr(memo, "kube", None) is None:
+        memo.kube = Kube(load_api_client())
+    metrics.serve(ours.metrics_port)
+
+
+def _run(trigger: str, body: Mapping[str, Any], memo: kopf.Memo, logger: logging.Logger | Any) -> Outcome:
+    """Reconcile ``body``, count it, and post an Event when it newly became Degraded."""
+    ours: OperatorSettings = memo.settings
+    with metrics.observe(trigger) as record:
+        outcome = reconcile(memo.kube, body, default_image=ours.default_image, now=_now())
+        if outcome.event is not None:
+            record.result = "degraded"
+            kopf.warn(
+                cast(kopf.Body, body),
+                reason=str(outcome.event["reason"]),
+                message=str(outcome.event["message"]),
+            )
+        logger.debug(f"reconciled ({trigger}): phase {outcome.status['phase']}")
+    return outcome
+
+
+def voiceservice_changed(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    """Created, updated or found at startup: apply the children and write the status."""
+    patch.status.update(_run("change", body, memo, logger).status)
+
+
+def voiceservice_resync(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    """Periodic: repair drift and refresh the status, even when no event arrives."""
+    patch.status.update(_run("resync", body, memo, logger).status)
+
+
+def deployment_event(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    """A child Deployment changed or vanished: reconcile its VoiceService at once."""
+    owners = [
+        ref for ref in body.get("metadata", {}).get("ownerReferences") or [] if ref.get("kind") == c.KIND
+    ]
+    if not owners:
+        return
+    namespace = body["metadata"]["namespace"]
+    kube: Kube = memo.kube
+    parent = kube.get_voiceservice(namespace, owners[0]["name"])
+    if (
+        parent is None
+        or parent["metadata"].get("deletionTimestamp")
+        or parent["metadata"]["uid"] != owners[0]["uid"]
+    ):
+        return  # being deleted, or a stale child: the garbage collector takes care of it
+    outcome = _run("deployment", parent, memo, logger)
+    kube.patch_status(namespace, parent["metadata"]["name"], outcome.status)
+
+
+def register(settings: OperatorSettings, registry: kopf.OperatorRegistry) -> None:
+    """Register every handler with ``registry``."""
+    resource = (c.GROUP, c.VERSION, c.PLURAL)
+    kopf.on.startup(registry=registry)(configure)
+    kopf.on.resume(*resource, registry=registry, id="reconcile-resume")(voiceservice_changed)
+    kopf.on.create(*resource, registry=registry, id="reconcile-create")(voiceservice_changed)
+    kopf.on.update(*resource, registry=registry, id="reconcile-update")(voiceservice_changed)
+    kopf.timer(
+        *resource,
+        registry=registry,
+        id="resync",
+        interval=settings.resync_interval_s,
+        initial_delay=settings.resync_interval_s,
+        # Skip the periodic pass while a change handler is still retrying on this object.
+        idle=None,
+    )(voiceservice_resync)
+    kopf.on.event(
+        "apps",
+        "v1",
+        "deployments",
+        registry=registry,
+        id="child-deployment",
+        labels={c.LABEL_MANAGED_BY: c.MANAGED_BY},
+    )(deployment_event)

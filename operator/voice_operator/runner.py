@@ -11,10 +11,13 @@ from voice_operator.settings import OperatorSettings
 
 def run(settings: OperatorSettings) -> None:
     """Run the operator until it is stopped; blocks."""
-    import voice_operator.handlers  # noqa: F401  (registers the handlers with kopf)
+    from voice_operator.handlers import register
 
+    registry = kopf.OperatorRegistry()
+    register(settings, registry)
     asyncio.run(
         kopf.operator(
+            registry=registry,
             clusterwide=not settings.namespaces,
             namespaces=settings.namespaces,
             standalone=settings.standalone,

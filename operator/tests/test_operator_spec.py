@@ -1,0 +1,116 @@
+"""Parsing of VoiceService specs: defaults, camelCase names, refusals with the field's path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+import pytest
+
+from voice_operator.errors import SpecInvalidError
+from voice_operator.spec import parse_spec
+
+
+def minimal(**extra: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "model": {
+            "gptWeights": "g.ckpt",
+            "sovitsWeights": "s.pth",
+            "source": {"persistentVolumeClaim": {"claimName": "models"}},
+        }
+    }
+    spec.update(extra)
+    return spec
+
+
+def test_defaults_of_a_minimal_spec() -> None:
+    spec = parse_spec(minimal())
+    assert spec.replicas == 1
+    assert spec.image is None
+    assert spec.model.version == "v2"
+    assert spec.model.source.kind == "persistentVolumeClaim"
+    assert spec.model.source.persistent_volume_claim is not None
+    assert spec.model.source.persistent_volume_claim.read_only is True
+    assert spec.resources.gpu == 1
+    assert spec.resources.gpu_resource_name == "nvidia.com/gpu"
+    assert spec.inference.precision == "auto"
+    assert spec.inference.max_batch_size == 32
+    assert spec.autoscaling.enabled is False
+    assert spec.autoscaling.target_cpu_utilization == 70
+    assert spec.autoscaling.target_requests_per_second == 50
+    assert spec.service.port == 8000
+    assert spec.ingress.enabled is False
+    assert spec.speakers == []
+
+
+def test_camel_case_fields_and_quantities() -> None:
+    spec = parse_spec(
+        minimal(
+            imagePullSecrets=["regcred"],
+            resources={"gpu": 2, "requests": {"cpu": 2, "memory": "8Gi"}},
+            autoscaling={"enabled": True, "targetCPUUtilization": 55, "targetRequestsPerSecond": 12.5},
+            speakers=[{"id": "a", "refAudio": "a.wav", "promptText": "hi", "promptLanguage": "en"}],
+        )
+    )
+    assert spec.image_pull_secrets == ["regcred"]
+    assert spec.resources.requests.cpu == "2"  # integers become quantity strings
+    assert spec.autoscaling.target_cpu_utilization == 55
+    assert spec.speakers[0].prompt_language == "en"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        {"hostPath": {"path": "/data/models"}},
+        {"image": {}},
+        {"http": {"url": "https://example.com/m.tar.gz", "sha256": "a" * 64}},
+        {"huggingFace": {"repo": "org/voice", "files": ["*.ckpt"]}},
+    ],
+)
+def test_every_source_kind_parses(source: dict[str, Any]) -> None:
+    spec = parse_spec(minimal(model={"gptWeights": "g", "sovitsWeights": "s", "source": source}))
+    assert spec.model.source.kind == next(iter(source))
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (minimal(model={"gptWeights": "g", "sovitsWeights": "s", "source": {}}), "exactly one of"),
+        (
+            minimal(
+                model={
+                    "gptWeights": "g",
+                    "sovitsWeights": "s",
+                    "source": {"image": {}, "hostPath": {"path": "/x"}},
+                }
+            ),
+            "exactly one of",
+        ),
+        (minimal(autoscaling={"minReplicas": 5, "maxReplicas": 2}), "minReplicas must not exceed"),
+        (minimal(ingress={"enabled": True}), "ingress.host is required"),
+        (minimal(podDisruptionBudget={"minAvailable": 1, "maxUnavailable": 1}), "not both"),
+        (minimal(inference={"precision": "fp16"}, resources={"gpu": 0}), "needs resources.gpu >= 1"),
+        (
+            minimal(speakers=[{"id": "a", "refAudio": "x"}, {"id": "a", "refAudio": "y"}]),
+            "speaker ids must be unique",
+        ),
+        (minimal(replicas=-1), "spec.replicas"),
+        (minimal(inference={"maxBatchSize": 0}), "spec.inference.maxBatchSize"),
+        ({"replicas": 1}, "spec.model"),
+        (
+            minimal(
+                model={
+                    "gptWeights": "g",
+                    "sovitsWeights": "s",
+                    "source": {"http": {"url": "ftp://x", "sha256": "0" * 64}},
+                }
+            ),
+            "spec.model.source.http.url",
+        ),
+    ],
+)
+def test_invalid_specs_are_permanent_errors(spec: dict[str, Any], message: str) -> None:
+    with pytest.raises(SpecInvalidError, match="invalid VoiceService spec") as caught:
+        parse_spec(spec)
+    assert message in str(caught.value)
+    assert isinstance(caught.value, kopf.PermanentError)  # kopf will not retry it

@@ -1,0 +1,56 @@
+"""Fetch one file or archive over HTTP(S) into a folder, check its sha256, unpack archives.
+
+Usage: ``python http_fetch.py URL SHA256 DEST``. A marker file named after the digest makes a
+second run (a restarted pod on a PVC cache) finish at once without downloading again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import tarfile
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz")
+CHUNK = 1 << 20
+
+
+def fetch(url: str, sha256: str, dest: Path) -> str:
+    """Download ``url`` into ``dest`` unless already done; returns what happened."""
+    marker = dest / f".fetched-{sha256}"
+    if marker.exists():
+        return "cached"
+    dest.mkdir(parents=True, exist_ok=True)
+    name = Path(urllib.parse.urlparse(url).path).name or "download"
+    part = dest / f".part-{sha256}"
+    digest = hashlib.sha256()
+    with urllib.request.urlopen(url, timeout=60) as response, part.open("wb") as out:
+        for chunk in iter(lambda: response.read(CHUNK), b""):
+            digest.update(chunk)
+            out.write(chunk)
+    if digest.hexdigest() != sha256:
+        part.unlink()
+        raise SystemExit(f"sha256 mismatch for {url}: expected {sha256}, got {digest.hexdigest()}")
+    if name.endswith(ARCHIVE_SUFFIXES):
+        with tarfile.open(part) as archive:
+            # The "data" filter refuses absolute paths, links out of dest and device files.
+            archive.extractall(dest, filter="data")
+        part.unlink()
+    else:
+        part.replace(dest / name)
+    marker.touch()
+    return "fetched"
+
+
+def main(argv: list[str]) -> None:
+    """Command line: URL SHA256 DEST."""
+    if len(argv) != 3:
+        raise SystemExit("usage: http_fetch URL SHA256 DEST")
+    url, sha256, dest = argv
+    print(f"{fetch(url, sha256.lower(), Path(dest))}: {url}", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

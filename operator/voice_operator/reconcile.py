@@ -1,0 +1,97 @@
+"""One reconcile of one VoiceService: parse, check references, apply children, compute status.
+
+The handlers call :func:`reconcile`; it does I/O only through :class:`~voice_operator.kube.Kube`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from voice_operator import constants as c
+from voice_operator.errors import SpecInvalidError
+from voice_operator.kube import Kube
+from voice_operator.manifests import Owner, build_children, selector_string, service_endpoint
+from voice_operator.manifests.model_source import claims_used
+from voice_operator.spec import VoiceServiceSpec, parse_spec
+from voice_operator.status import Observed, Problem, compute_status, newly_degraded
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The status to write, and the Degraded condition to announce as an Event (if new)."""
+
+    status: dict[str, Any]
+    event: Mapping[str, Any] | None
+
+
+def missing_references(kube: Kube, spec: VoiceServiceSpec, namespace: str) -> list[Problem]:
+    """Problems the schema cannot see: referenced PVCs and Secrets that do not exist."""
+    problems = [
+        Problem(
+            "PersistentVolumeClaimMissing", f"PersistentVolumeClaim {claim!r} does not exist in {namespace}"
+        )
+        for claim in claims_used(spec.model.source)
+        if not kube.exists("v1", "PersistentVolumeClaim", namespace, claim)
+    ]
+    secrets = [ref.name for ref in (spec.auth.api_key_secret_ref,) if ref is not None]
+    if spec.model.source.hugging_face and spec.model.source.hugging_face.token_secret_ref:
+        secrets.append(spec.model.source.hugging_face.token_secret_ref.name)
+    problems += [
+        Problem("SecretMissing", f"Secret {name!r} does not exist in {namespace}")
+        for name in secrets
+        if not kube.exists("v1", "Secret", namespace, name)
+    ]
+    return problems
+
+
+def version_problems(spec: VoiceServiceSpec) -> list[Problem]:
+    """Model versions the server cannot load yet."""
+    if spec.model.version in c.SUPPORTED_MODEL_VERSIONS:
+        return []
+    supported = ", ".join(sorted(c.SUPPORTED_MODEL_VERSIONS))
+    return [
+        Problem(
+            "UnsupportedModelVersion", f"model.version {spec.model.version} is not served yet ({supported})"
+        )
+    ]
+
+
+def reconcile(kube: Kube, body: Mapping[str, Any], *, default_image: str, now: str) -> Outcome:
+    """Bring the children of ``body`` in line with its spec and report what is observed."""
+    owner = Owner.from_body(body)
+    generation = int(body["metadata"].get("generation") or 0)
+    previous = body.get("status") or {}
+    try:
+        spec = parse_spec(body.get("spec") or {})
+    except SpecInvalidError as err:
+        current = kube.get("apps/v1", "Deployment", owner.namespace, owner.name)
+        observed = Observed(
+            generation, current, None, "", selector_string(owner), [Problem("InvalidSpec", str(err))]
+        )
+        status = compute_status(observed, previous, now)
+        return Outcome(status, newly_degraded(status, previous))
+
+    problems = version_problems(spec) + missing_references(kube, spec, owner.namespace)
+    monitoring = spec.monitoring.enabled and kube.api_available(c.SERVICEMONITOR_API_VERSION)
+    children = build_children(spec, owner, default_image=default_image, servicemonitor_available=monitoring)
+    deployment: dict[str, Any] | None = None
+    try:
+        for obj in children.apply:
+            result = kube.apply(obj)
+            if obj["kind"] == "Deployment":
+                deployment = result
+    except SpecInvalidError as err:
+        problems.append(Problem("ApplyRefused", str(err)))
+    for api_version, kind in children.absent:
+        kube.delete(api_version, kind, owner.namespace, owner.name)
+    if deployment is None:
+        deployment = kube.get("apps/v1", "Deployment", owner.namespace, owner.name)
+
+    desired = None if spec.autoscaling.enabled else spec.replicas
+    observed = Observed(
+        generation, deployment, desired, service_endpoint(spec, owner), selector_string(owner), problems
+    )
+    status = compute_status(observed, previous, now)
+    return Outcome(status, newly_degraded(status, previous))

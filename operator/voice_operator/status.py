@@ -1,0 +1,201 @@
+"""Pure status computation: the child Deployment's state and known problems → the CR's status.
+
+``kubectl get voiceservices`` reads this; nothing here talks to the API server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from voice_operator import constants as c
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that keeps the service from working that the schema cannot catch."""
+
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the operator knows for one reconcile."""
+
+    generation: int
+    deployment: Mapping[str, Any] | None
+    desired_replicas: int | None
+    endpoint: str
+    selector: str
+    problems: Sequence[Problem] = ()
+
+
+def _condition(kind: str, status: bool, reason: str, message: str, generation: int) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "status": "True" if status else "False",
+        "reason": reason,
+        "message": message,
+        "observedGeneration": generation,
+    }
+
+
+def _deployment_condition(deployment: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
+    for condition in deployment.get("status", {}).get("conditions") or []:
+        if condition.get("type") == kind:
+            return dict(condition)
+    return {}
+
+
+@dataclass(frozen=True)
+class _Rollout:
+    replicas: int
+    ready: int
+    updated: int
+    wanted: int
+    settled: bool
+    deadline_exceeded: bool
+
+
+def _rollout(deployment: Mapping[str, Any], desired: int | None) -> _Rollout:
+    status = deployment.get("status") or {}
+    spec = deployment.get("spec") or {}
+    meta = deployment.get("metadata") or {}
+    wanted = int(spec.get("replicas", 1) if desired is None else desired)
+    progressing = _deployment_condition(deployment, "Progressing")
+    return _Rollout(
+        replicas=int(status.get("replicas") or 0),
+        ready=int(status.get("readyReplicas") or 0),
+        updated=int(status.get("updatedReplicas") or 0),
+        wanted=wanted,
+        settled=int(status.get("observedGeneration") or 0) >= int(meta.get("generation") or 0),
+        deadline_exceeded=progressing.get("reason") == "ProgressDeadlineExceeded",
+    )
+
+
+def _assess(observed: Observed) -> tuple[str, list[dict[str, Any]]]:
+    """The phase and the three conditions (without transition times)."""
+    gen = observed.generation
+    problems = list(observed.problems)
+    deployment = observed.deployment
+    if deployment is None:
+        rollout = _Rollout(0, 0, 0, observed.desired_replicas or 0, False, False)
+    else:
+        rollout = _rollout(deployment, observed.desired_replicas)
+    if rollout.deadline_exceeded:
+        problems.append(
+            Problem("ProgressDeadlineExceeded", "the Deployment made no progress within its deadline")
+        )
+
+    if deployment is None:
+        ready = _condition(c.COND_READY, False, "DeploymentMissing", "the Deployment does not exist yet", gen)
+    elif rollout.wanted == 0:
+        ready = _condition(c.COND_READY, False, "ScaledToZero", "no replicas are wanted", gen)
+    elif rollout.ready >= rollout.wanted and rollout.updated >= rollout.wanted and rollout.settled:
+        ready = _condition(
+            c.COND_READY, True, "ReplicasReady", f"{rollout.ready} of {rollout.wanted} ready", gen
+        )
+    elif rollout.ready > 0:
+        ready = _condition(
+            c.COND_READY, True, "PartiallyReady", f"{rollout.ready} of {rollout.wanted} replicas ready", gen
+        )
+    else:
+        ready = _condition(
+            c.COND_READY, False, "NoReplicasReady", f"0 of {rollout.wanted} replicas ready", gen
+        )
+
+    rolling = deployment is not None and not (
+        rollout.settled
+        and rollout.updated >= rollout.wanted
+        and rollout.ready >= rollout.wanted
+        and rollout.replicas <= rollout.wanted
+    )
+    if deployment is None:
+        progressing = _condition(c.COND_PROGRESSING, True, "Creating", "creating the Deployment", gen)
+    elif rolling and not rollout.deadline_exceeded:
+        progressing = _condition(
+            c.COND_PROGRESSING,
+            True,
+            "RollingOut",
+            f"{rollout.updated} updated, {rollout.ready} ready of {rollout.wanted} wanted",
+            gen,
+        )
+    else:
+        reason = "ProgressDeadlineExceeded" if rollout.deadline_exceeded else "RolloutComplete"
+        progressing = _condition(c.COND_PROGRESSING, False, reason, "no rollout in progress", gen)
+
+    if problems:
+        degraded = _condition(
+            c.COND_DEGRADED,
+            True,
+            problems[0].reason,
+            "; ".join(problem.message for problem in problems),
+            gen,
+        )
+    else:
+        degraded = _condition(c.COND_DEGRADED, False, "AsExpected", "no problems found", gen)
+
+    if problems:
+        phase = c.PHASE_DEGRADED
+    elif ready["status"] == "True" and progressing["status"] == "False":
+        phase = c.PHASE_READY
+    elif deployment is None:
+        phase = c.PHASE_PENDING
+    else:
+        phase = c.PHASE_PROGRESSING
+    return phase, [ready, progressing, degraded]
+
+
+def _with_transition_times(
+    conditions: list[dict[str, Any]], previous: Sequence[Mapping[str, Any]], now: str
+) -> list[dict[str, Any]]:
+    """Keep a condition's lastTransitionTime while its status is unchanged."""
+    before = {str(cond.get("type")): cond for cond in previous}
+    for condition in conditions:
+        old = before.get(condition["type"])
+        unchanged = old is not None and old.get("status") == condition["status"]
+        condition["lastTransitionTime"] = (old or {}).get("lastTransitionTime", now) if unchanged else now
+    return conditions
+
+
+def compute_status(observed: Observed, previous: Mapping[str, Any] | None, now: str) -> dict[str, Any]:
+    """The whole ``status`` of a VoiceService (``now``: RFC 3339 time for changed conditions)."""
+    phase, conditions = _assess(observed)
+    deployment_status = (observed.deployment or {}).get("status") or {}
+    previous_conditions = (previous or {}).get("conditions") or []
+    return {
+        "observedGeneration": observed.generation,
+        "phase": phase,
+        "replicas": int(deployment_status.get("replicas") or 0),
+        "readyReplicas": int(deployment_status.get("readyReplicas") or 0),
+        "endpoint": observed.endpoint,
+        "selector": observed.selector,
+        "conditions": _with_transition_times(conditions, previous_conditions, now),
+    }
+
+
+def newly_degraded(status: Mapping[str, Any], previous: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The Degraded condition when it just turned true or changed reason, else None.
+
+    Used to post one Event per new problem rather than one per resync.
+    """
+    current = _find(status, c.COND_DEGRADED)
+    if current is None or current.get("status") != "True":
+        return None
+    before = _find(previous or {}, c.COND_DEGRADED)
+    if (
+        before is not None
+        and before.get("status") == "True"
+        and before.get("reason") == current.get("reason")
+    ):
+        return None
+    return current
+
+
+def _find(status: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == kind:
+            return dict(condition)
+    return None
