@@ -1,0 +1,259 @@
+"""The autoregressive T2S loop: single and batched decoding with a KV cache.
+
+Batched rows are right-aligned (left padding) so that every row writes its next token to the
+same cache column; padding columns are masked out, each row keeps its own positions, sampling
+parameters, repetition history and (optional) RNG, so a row's result does not depend on its
+batch mates. A row stops on its own EOS or at its own ``max_new_tokens``; finished rows leave
+the batch at once.
+
+Stopping follows the official rules: EOS cannot be produced during the first
+``EOS_BLOCKED_STEPS`` steps; a row stops when the sampled id or the argmax of its penalised
+logits is EOS, and then the last sampled id is dropped. To reproduce the official
+``early_stop_num = N`` use ``max_new_tokens = N + 1`` (the official loop stops once more than N
+ids were generated; its single-request path keeps them all, its batched path drops the last).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from gpt_sovits.t2s.kv_cache import KVCache
+from gpt_sovits.t2s.model import Text2SemanticDecoder, prefix_mask
+from gpt_sovits.t2s.sampling import sample
+
+# The official loop removes the EOS column for the first 11 steps.
+EOS_BLOCKED_STEPS = 11
+# The official loop never runs more than 1500 steps.
+MAX_DECODE_STEPS = 1500
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """Sampler settings of one request (the official API defaults)."""
+
+    top_k: int = 15
+    top_p: float = 1.0
+    temperature: float = 1.0
+    repetition_penalty: float = 1.35
+
+    @classmethod
+    def greedy(cls, repetition_penalty: float = 1.35) -> SamplingParams:
+        """Deterministic decoding (top_k = 1), as used by the conformance fixtures."""
+        return cls(top_k=1, top_p=1.0, temperature=1.0, repetition_penalty=repetition_penalty)
+
+
+@dataclass(frozen=True)
+class DecodeRequest:
+    """One utterance to decode.
+
+    ``phones`` [Tx] int64 (prompt phones ++ target phones), ``bert`` [1024, Tx] features,
+    ``prompt`` [Tp] int64 semantic ids of the reference (may be empty: reference-free mode).
+    """
+
+    phones: Tensor
+    bert: Tensor
+    prompt: Tensor
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    max_new_tokens: int = MAX_DECODE_STEPS
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        """Check shapes early, with a message naming the mismatch."""
+        if self.phones.dim() != 1 or self.phones.numel() == 0:
+            raise ValueError(f"phones must be a non-empty 1-D tensor, got shape {tuple(self.phones.shape)}")
+        if self.bert.dim() != 2 or self.bert.shape[1] != self.phones.numel():
+            raise ValueError(f"bert must be [1024, {self.phones.numel()}], got {tuple(self.bert.shape)}")
+        if self.prompt.dim() != 1:
+            raise ValueError(f"prompt must be 1-D, got shape {tuple(self.prompt.shape)}")
+        if not 1 <= self.max_new_tokens <= MAX_DECODE_STEPS:
+            raise ValueError(f"max_new_tokens must be in [1, {MAX_DECODE_STEPS}], got {self.max_new_tokens}")
+
+
+@dataclass
+class DecodeResult:
+    """What one request produced.
+
+    ``tokens``: generated semantic ids (EOS and the id dropped at EOS excluded);
+    ``steps``: ids sampled in total; ``step_logits``: raw logits per step when recorded.
+    """
+
+    tokens: Tensor
+    stopped_by_eos: bool
+    steps: int
+    step_logits: Tensor | None = None
+
+
+class _Rows:
+    """Per-row decoding state of the live rows, kept aligned with the KV cache rows."""
+
+    def __init__(
+        self, requests: list[DecodeRequest], vocab: int, capacity: int, pad: Tensor, device: torch.device
+    ):
+        n = len(requests)
+        self.index = torch.arange(n, device=device)  # original request index of each live row
+        self.top_k = torch.tensor([r.sampling.top_k for r in requests], device=device)
+        self.top_p = torch.tensor([r.sampling.top_p for r in requests], device=device)
+        self.temperature = torch.tensor([r.sampling.temperature for r in requests], device=device)
+        self.penalty = torch.tensor([r.sampling.repetition_penalty for r in requests], device=device)
+        self.max_new = torch.tensor([r.max_new_tokens for r in requests], device=device)
+        self.audio_pos = torch.tensor([r.prompt.numel() for r in requests], device=device)
+        self.seen = torch.zeros(n, vocab, dtype=torch.bool, device=device)
+        for row, r in enumerate(requests):
+            self.seen[row, r.prompt.to(device)] = True
+        self.key_valid = torch.arange(capacity, device=device).unsqueeze(0) >= pad.unsqueeze(1)
+        self.generators: list[torch.Generator | None] = [
+            None if r.seed is None else torch.Generator(device=device).manual_seed(r.seed) for r in requests
+        ]
+
+    def reorder(self, order: Tensor) -> None:
+        """Follow the cache after rows were dropped: new row i is old row ``order[i]``."""
+        for name in (
+            "index",
+            "top_k",
+            "top_p",
+            "temperature",
+            "penalty",
+            "max_new",
+            "audio_pos",
+            "seen",
+            "key_valid",
+        ):
+            setattr(self, name, getattr(self, name).index_select(0, order))
+        self.generators = [self.generators[i] for i in order.tolist()]
+
+
+@torch.inference_mode()
+def decode_batch(
+    model: Text2SemanticDecoder, requests: list[DecodeRequest], *, record_logits: bool = False
+) -> list[DecodeResult]:
+    """Decode several requests together (KV cache, batched); results in request order."""
+    if not requests:
+        return []
+    cfg = model.config
+    dev = model.device
+    eos = cfg.EOS
+    n = len(requests)
+    text_lens = torch.tensor([r.phones.numel() for r in requests], device=dev)
+    audio_lens = torch.tensor([r.prompt.numel() for r in requests], device=dev)
+    width = int((text_lens + audio_lens).max())
+    pad = width - text_lens - audio_lens
+    steps_max = max(r.max_new_tokens for r in requests)
+    cache = KVCache(cfg.n_layer, n, cfg.head, cfg.head_dim, width + steps_max, dtype=model.dtype, device=dev)
+
+    prefix = torch.zeros(n, width, cfg.hidden_dim, dtype=model.dtype, device=dev)
+    for row, r in enumerate(requests):
+        tx, ty = r.phones.numel(), r.prompt.numel()
+        phones = r.phones.to(dev).unsqueeze(0)
+        text = model.embed_text(
+            phones, r.bert.to(dev).unsqueeze(0), torch.arange(tx, device=dev).unsqueeze(0)
+        )
+        prefix[row, width - tx - ty : width - ty] = text[0]
+        if ty:
+            audio = model.embed_audio(
+                r.prompt.to(dev).unsqueeze(0), torch.arange(ty, device=dev).unsqueeze(0)
+            )
+            prefix[row, width - ty :] = audio[0]
+    logits = model.prefill(prefix, prefix_mask(text_lens, audio_lens, width), cache)
+
+    rows = _Rows(requests, cfg.vocab_size, cache.capacity, pad, dev)
+    padded = bool((pad > 0).any())
+    tokens = torch.zeros(n, steps_max, dtype=torch.long, device=dev)
+    step_logits: list[list[Tensor]] = [[] for _ in range(n)]
+    results: list[DecodeResult | None] = [None] * n
+
+    for step in range(steps_max):
+        if record_logits:
+            for row, original in enumerate(rows.index.tolist()):
+                step_logits[original].append(logits[row].detach().cpu().clone())
+        usable = logits[:, :eos] if step < EOS_BLOCKED_STEPS else logits
+        ids, top = sample(
+            usable,
+            rows.seen,
+            top_k=rows.top_k,
+            top_p=rows.top_p,
+            temperature=rows.temperature,
+            penalty=rows.penalty,
+            generators=rows.generators,
+        )
+        tokens[rows.index, step] = ids
+        rows.seen.scatter_(1, ids.unsqueeze(1), True)
+        hit_eos = (ids == eos) | (top == eos)
+        finished = hit_eos | (rows.max_new <= step + 1)
+        if bool(finished.any()):
+            dead = finished.nonzero().flatten().tolist()
+            for row in dead:
+                original = int(rows.index[row])
+                by_eos = bool(hit_eos[row])
+                kept = step if by_eos else step + 1
+                results[original] = DecodeResult(
+                    tokens=tokens[original, :kept].cpu(),
+                    stopped_by_eos=by_eos,
+                    steps=step + 1,
+                    step_logits=torch.stack(step_logits[original]) if record_logits else None,
+                )
+            if len(dead) == rows.index.numel():
+                break
+            order = cache.drop_rows(dead)
+            rows.reorder(order)
+            ids = ids.index_select(0, order)
+        key_mask = rows.key_valid[:, None, None, : cache.length + 1] if padded else None
+        logits = model.decode_step(ids, rows.audio_pos + step, key_mask, cache)
+
+    return [r for r in results if r is not None]
+
+
+def decode_one(
+    model: Text2SemanticDecoder, request: DecodeRequest, *, record_logits: bool = False
+) -> DecodeResult:
+    """Decode a single request with the KV cache."""
+    return decode_batch(model, [request], record_logits=record_logits)[0]
+
+
+@torch.inference_mode()
+def decode_uncached(
+    model: Text2SemanticDecoder, request: DecodeRequest, *, record_logits: bool = False
+) -> DecodeResult:
+    """Reference loop: recompute the whole sequence every step, no cache, batch of one.
+
+    Slow on purpose; it is the straightforward baseline the cached paths are checked and
+    benchmarked against. Same sampler and stop rules as ``decode_batch``.
+    """
+    dev = model.device
+    eos = model.config.EOS
+    phones = request.phones.to(dev).unsqueeze(0)
+    bert = request.bert.to(dev).unsqueeze(0)
+    y = request.prompt.to(dev).unsqueeze(0)
+    s = request.sampling
+    seen = torch.zeros(1, model.config.vocab_size, dtype=torch.bool, device=dev)
+    seen[0, y[0]] = True
+    gen = None if request.seed is None else torch.Generator(device=dev).manual_seed(request.seed)
+    params = {
+        "top_k": torch.tensor([s.top_k], device=dev),
+        "top_p": torch.tensor([s.top_p], device=dev),
+        "temperature": torch.tensor([s.temperature], device=dev),
+        "penalty": torch.tensor([s.repetition_penalty], device=dev),
+    }
+    generated: list[int] = []
+    recorded: list[Tensor] = []
+    for step in range(request.max_new_tokens):
+        logits = model.teacher_forced(phones, bert, y)[1][:, -1]
+        if record_logits:
+            recorded.append(logits[0].detach().cpu().clone())
+        usable = logits[:, :eos] if step < EOS_BLOCKED_STEPS else logits
+        ids, top = sample(usable, seen, generators=[gen], **params)
+        token = int(ids[0])
+        seen[0, token] = True
+        generated.append(token)
+        y = torch.cat([y, ids.unsqueeze(1)], dim=1)
+        if token == eos or int(top[0]) == eos:
+            return DecodeResult(
+                torch.tensor(generated[:-1], dtype=torch.long), True, step + 1, _stack(recorded)
+            )
+    return DecodeResult(torch.tensor(generated, dtype=torch.long), False, len(generated), _stack(recorded))
+
+
+def _stack(recorded: list[Tensor]) -> Tensor | None:
+    return torch.stack(recorded) if recorded else None
