@@ -1,0 +1,58 @@
+"""Cluster: a handle on a running Kubernetes API (local or given), as tests and tools use it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class KubectlError(subprocess.CalledProcessError):
+    """kubectl failed; unlike its base class, the message includes what kubectl printed."""
+
+    def __str__(self) -> str:
+        detail = (self.stderr or self.stdout or "").strip()
+        return f"{super().__str__()}\n{detail}"
+
+
+@dataclass
+class Cluster:
+    """A reachable cluster: its kubeconfig, the folder with kubectl/helm, and its component logs.
+
+    ``log_files`` is empty for a cluster this project did not start.
+    """
+
+    kubeconfig: Path
+    bin_dir: Path
+    log_files: dict[str, Path] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        """``os.environ`` plus KUBECONFIG and PATH with ``bin_dir`` first, for subprocesses."""
+        env = dict(os.environ)
+        env["KUBECONFIG"] = str(self.kubeconfig)
+        env["PATH"] = os.pathsep.join([str(self.bin_dir), env.get("PATH", "")])
+        return env
+
+    def kubectl_path(self) -> str:
+        """kubectl from ``bin_dir``, else from PATH."""
+        local = self.bin_dir / "kubectl"
+        if local.is_file():
+            return str(local)
+        found = shutil.which("kubectl")
+        if found is None:
+            raise FileNotFoundError(f"kubectl is neither in {self.bin_dir} nor on PATH")
+        return found
+
+    def kubectl(
+        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        """Run kubectl against this cluster; raise :class:`KubectlError` on failure when ``check``."""
+        cmd = [self.kubectl_path(), "--kubeconfig", str(self.kubeconfig), *args]
+        result = subprocess.run(
+            cmd, input=input, capture_output=True, text=True, env=self.env(), timeout=timeout, check=False
+        )
+        if check and result.returncode != 0:
+            raise KubectlError(result.returncode, cmd, result.stdout, result.stderr)
+        return result

@@ -1,0 +1,163 @@
+"""Fixtures for tests that need a real Kubernetes API: ``cluster`` and ``namespace``.
+
+By default one local control plane (see e2e/cluster) is built if needed and started for the whole
+test session under the name ``pytest-<pid>``, and stopped at the end. With
+``GSV_E2E_USE_EXISTING=1`` the cluster that ``KUBECONFIG`` (or ~/.kube/config) names is used
+instead and nothing is started or stopped. When a test that used the cluster fails, the tail of
+each component's log is attached to its report.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import sys
+import time
+from collections.abc import Generator, Iterator
+from pathlib import Path
+
+import pytest
+
+from e2e.cluster import Cluster, ClusterSettings
+from e2e.cluster.build import BuildError, Toolset, ensure_built, toolset_for
+from e2e.cluster.controlplane import LocalControlPlane
+from e2e.cluster.processes import log_tail, pid_alive
+
+_CLUSTER_KEY = pytest.StashKey[Cluster]()
+_TOOLSET_KEY = pytest.StashKey[Toolset | BuildError]()
+_SESSION_PREFIX = "pytest-"
+_SA_WAIT_S = 60.0
+
+
+def _say(config: pytest.Config, message: str) -> None:
+    """Print past pytest's capture: a cold build runs for many minutes and must show progress."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if capture is None:
+        sys.stderr.write(message + "\n")
+        return
+    with capture.global_and_fixture_disabled():
+        sys.stderr.write(f"\n[e2e.cluster] {message}")
+        sys.stderr.flush()
+
+
+def _reap_stale_sessions(settings: ClusterSettings) -> None:
+    """Stop clusters of earlier test sessions that died without tearing down (killed, timed out)."""
+    root = settings.cache_dir / "clusters"
+    if not root.is_dir():
+        return
+    for folder in root.glob(f"{_SESSION_PREFIX}*"):
+        pid = folder.name.removeprefix(_SESSION_PREFIX)
+        if not pid.isdigit() or pid_alive(int(pid)):
+            continue
+        LocalControlPlane(settings.model_copy(update={"name": folder.name, "state_dir": folder})).down()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _existing_cluster(settings: ClusterSettings) -> Cluster:
+    kubeconfig = Path(os.environ.get("KUBECONFIG") or Path.home() / ".kube" / "config").expanduser()
+    if not kubeconfig.is_file():
+        raise pytest.UsageError(f"GSV_E2E_USE_EXISTING=1 but no kubeconfig at {kubeconfig}")
+    # Prefer the project's own kubectl/helm when they are already built; else whatever is on PATH.
+    bin_dir = Path()
+    try:
+        toolset = toolset_for(settings)
+        if toolset.complete():
+            bin_dir = toolset.bin_dir
+    except Exception:
+        pass
+    if bin_dir == Path():
+        kubectl = shutil.which("kubectl")
+        if kubectl is None:
+            raise pytest.UsageError("GSV_E2E_USE_EXISTING=1 but kubectl is not on PATH")
+        bin_dir = Path(kubectl).parent
+    return Cluster(kubeconfig=kubeconfig, bin_dir=bin_dir)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Build the binaries before any test runs when a selected test needs the local cluster.
+
+    A cold build takes far longer than one test's timeout, so it must not happen inside a fixture.
+    A failure is kept and raised by the ``cluster`` fixture: only the tests that need it fail.
+    """
+    settings = ClusterSettings()
+    wanted = any("cluster" in getattr(item, "fixturenames", ()) for item in session.items)
+    if not wanted or settings.use_existing:
+        return
+    config = session.config
+    try:
+        config.stash[_TOOLSET_KEY] = ensure_built(settings, lambda m: _say(config, m))
+    except BuildError as err:
+        _say(config, str(err))
+        config.stash[_TOOLSET_KEY] = err
+
+
+@pytest.fixture(scope="session")
+def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    """A running cluster for the whole session; KUBECONFIG points at it while tests run."""
+    config = request.config
+    settings = ClusterSettings()
+    previous = os.environ.get("KUBECONFIG")
+    plane: LocalControlPlane | None = None
+    if settings.use_existing:
+        handle = _existing_cluster(settings)
+        handle.kubectl("get", "--raw", "/readyz")
+    else:
+        settings = settings.model_copy(update={"name": f"{_SESSION_PREFIX}{os.getpid()}", "state_dir": None})
+        _reap_stale_sessions(settings)
+        built = config.stash.get(_TOOLSET_KEY, None)
+        if isinstance(built, BuildError):
+            raise built
+        toolset = built if built is not None else ensure_built(settings, lambda m: _say(config, m))
+        plane = LocalControlPlane(settings, toolset, lambda m: _say(config, m))
+        handle = plane.up()
+    config.stash[_CLUSTER_KEY] = handle
+    os.environ["KUBECONFIG"] = str(handle.kubeconfig)
+    try:
+        yield handle
+    finally:
+        if previous is None:
+            os.environ.pop("KUBECONFIG", None)
+        else:
+            os.environ["KUBECONFIG"] = previous
+        if plane is not None:
+            plane.down()
+            if not settings.keep_state:
+                shutil.rmtree(settings.cluster_dir, ignore_errors=True)
+
+
+def _namespace_name(test_name: str) -> str:
+    """``t-<test name trimmed>-<random>``: a valid, unique DNS label (at most 63 characters)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", test_name.lower().removeprefix("test_")).strip("-")
+    return f"t-{slug[:40].rstrip('-')}-{secrets.token_hex(3)}"
+
+
+@pytest.fixture
+def namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace for one test, deleted afterwards (without waiting for it to vanish)."""
+    name = _namespace_name(request.node.name)
+    cluster.kubectl("create", "namespace", name)
+    # Pods are refused until the controller manager has created the namespace's default account.
+    deadline = time.monotonic() + _SA_WAIT_S
+    while cluster.kubectl("get", "serviceaccount", "default", "-n", name, check=False).returncode != 0:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"namespace {name}: no default ServiceAccount after {_SA_WAIT_S:.0f}s")
+        time.sleep(0.2)
+    try:
+        yield name
+    finally:
+        cluster.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Attach each component's log tail to the report of a failed test that used the cluster."""
+    report = yield
+    handle = item.config.stash.get(_CLUSTER_KEY, None)
+    if report.failed and handle is not None and "cluster" in getattr(item, "fixturenames", ()):
+        for name, path in handle.log_files.items():
+            report.sections.append((f"{name} log tail ({path})", log_tail(path)))
+    return report
