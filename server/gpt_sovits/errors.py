@@ -20,3 +20,7 @@ class UnsupportedLanguageError(GptSovitsError):
 
 class TextError(GptSovitsError):
     """Text could not be turned into phones (empty after normalisation, too long, ...)."""
+
+
+class AudioError(GptSovitsError):
+    """An audio file is missing, unreadable or unusable as a reference."""

@@ -1,0 +1,144 @@
+"""Read and write SoVITS ``.pth`` files in the official on-disk format.
+
+The official exports are ``torch.save`` zip archives of ``{"weight", "config", "info"}`` with fp16
+tensors and no ``enc_q.*`` (training-only) keys. Files exported by the training tools pickle their
+config as a ``utils.HParams`` object; we unpickle it with torch's weights-only unpickler, allowing that
+one extra class mapped onto a passive stand-in, so loading never runs code from the file.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gpt_sovits.errors import CheckpointError
+from gpt_sovits.sovits.config import SUPPORTED_VERSIONS, SovitsConfig, symbols_version, version_from_file_head
+
+# Keys of the posterior encoder, used only in training; exports drop them, base models keep them.
+_TRAINING_ONLY_PREFIX = "enc_q."
+_TEXT_EMBEDDING_KEY = "enc_p.text_embedding.weight"
+
+
+class HParamsStandIn:
+    """Passive replacement for the training tools' ``utils.HParams``: attributes only, no behaviour."""
+
+
+def _plain(value: Any) -> Any:
+    """Turn nested :class:`HParamsStandIn` objects into plain dicts."""
+    if isinstance(value, HParamsStandIn):
+        return {k: _plain(v) for k, v in vars(value).items()}
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class SovitsCheckpoint:
+    """A loaded SoVITS file: typed config, fp32 tensors under their on-disk names, and its info line."""
+
+    path: Path
+    config: SovitsConfig
+    weights: dict[str, torch.Tensor]
+    info: str
+
+
+def _read_archive(path: Path) -> tuple[dict[str, Any], str]:
+    """Unpickle the file (restricted) and return the dict plus the file-level version guess."""
+    if not path.exists():
+        raise CheckpointError(f"{path}: SoVITS checkpoint not found")
+    if not path.is_file():
+        raise CheckpointError(f"{path}: not a file")
+    raw = path.read_bytes()
+    if len(raw) < 4:
+        raise CheckpointError(f"{path}: file is empty or truncated ({len(raw)} bytes)")
+    version = version_from_file_head(raw[:8192], len(raw))
+    if version not in SUPPORTED_VERSIONS:
+        raise CheckpointError(
+            f"{path}: this is a SoVITS {version} checkpoint; only v1 and v2 checkpoints are supported"
+        )
+    if raw[:2] != b"PK":
+        if raw[:2] not in (b"00", b"01"):
+            raise CheckpointError(f"{path}: not a checkpoint (no torch zip archive header)")
+        # Version-marked exports overwrite the zip magic; restore it before reading.
+        raw = b"PK" + raw[2:]
+    try:
+        with torch.serialization.safe_globals([(HParamsStandIn, "utils.HParams")]):
+            loaded = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(
+            f"{path}: refused to load: it holds objects other than tensors and configs ({exc})"
+        ) from exc
+    except (RuntimeError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}: truncated or corrupt checkpoint archive ({exc})") from exc
+    if not isinstance(loaded, dict):
+        raise CheckpointError(f"{path}: not a SoVITS checkpoint (top level is {type(loaded).__name__})")
+    return loaded, version
+
+
+def _validated_weights(path: Path, loaded: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The ``weight`` dict converted to fp32, training-only keys dropped."""
+    weight = loaded.get("weight")
+    if not isinstance(weight, Mapping) or "config" not in loaded:
+        raise CheckpointError(
+            f"{path}: not a SoVITS checkpoint (expected 'weight' and 'config' entries, found "
+            f"{sorted(map(str, loaded))})"
+        )
+    if any(str(k).startswith("model.") for k in weight):
+        raise CheckpointError(f"{path}: this is a GPT (text-to-semantic) checkpoint, not a SoVITS one")
+    out: dict[str, torch.Tensor] = {}
+    for key, tensor in weight.items():
+        if not isinstance(tensor, torch.Tensor):
+            raise CheckpointError(f"{path}: weight {key!r} is not a tensor")
+        if str(key).startswith(_TRAINING_ONLY_PREFIX):
+            continue
+        # Files store fp16; compute in fp32 from the fp16-rounded values, as the official CPU path does.
+        out[str(key)] = tensor.float() if tensor.is_floating_point() else tensor
+    return out
+
+
+def load_sovits_checkpoint(path: Path | str) -> SovitsCheckpoint:
+    """Load an official SoVITS v1/v2 ``.pth`` (fp16 on disk) into fp32 tensors and a typed config.
+
+    Raises :class:`CheckpointError` naming the file for a missing, truncated, foreign-version or
+    non-checkpoint file.
+    """
+    path = Path(path)
+    loaded, _ = _read_archive(path)
+    weights = _validated_weights(path, loaded)
+    config = _plain(loaded["config"])
+    if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
+        raise CheckpointError(f"{path}: checkpoint config has no 'model' section")
+    embedding = weights.get(_TEXT_EMBEDDING_KEY)
+    version = symbols_version(None if embedding is None else int(embedding.shape[0]))
+    if embedding is None:
+        raise CheckpointError(f"{path}: SoVITS checkpoint lacks {_TEXT_EMBEDDING_KEY} (a v3/v4 model?)")
+    if str(config["model"].get("resblock", "1")) != "1":
+        raise CheckpointError(f"{path}: only resblock type '1' generators are supported")
+    data = config.get("data") if isinstance(config.get("data"), dict) else {}
+    assert isinstance(data, dict)
+    sovits_config = SovitsConfig.from_sections(config["model"], data, version)
+    info = loaded.get("info", "")
+    return SovitsCheckpoint(path=path, config=sovits_config, weights=weights, info=str(info))
+
+
+def save_sovits_checkpoint(
+    path: Path | str, weights: Mapping[str, torch.Tensor], config: SovitsConfig, info: str
+) -> None:
+    """Write on-disk-named ``weights`` as an official SoVITS file: fp16 tensors, plain-dict config.
+
+    ``weights`` must already use the file's key names (``weight_g``/``weight_v`` for weight-normed
+    convolutions); :func:`gpt_sovits.sovits.model.export_state_dict` produces them from a model.
+    """
+    payload = {
+        "weight": {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in weights.items()},
+        "config": config.to_sections(),
+        "info": info,
+    }
+    torch.save(payload, str(path))

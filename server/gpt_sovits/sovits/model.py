@@ -1,0 +1,201 @@
+"""The SoVITS synthesizer: semantic codes + phones + reference spectrograms → waveform."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gpt_sovits.errors import CheckpointError
+from gpt_sovits.sovits.checkpoint import SovitsCheckpoint, load_sovits_checkpoint
+from gpt_sovits.sovits.config import SovitsConfig
+from gpt_sovits.sovits.modules.flow import ResidualCouplingFlow
+from gpt_sovits.sovits.modules.generator import Generator
+from gpt_sovits.sovits.modules.quantizer import ResidualVectorQuantizer
+from gpt_sovits.sovits.modules.reference_encoder import ReferenceEncoder
+from gpt_sovits.sovits.modules.text_encoder import TextEncoder
+from gpt_sovits.sovits.modules.weight_norm import fold_state_dict, unfold_state_dict, weight_normed_prefixes
+
+# Codes run at 25 Hz; the latent at 50 Hz.
+_CODE_UPSAMPLE = 2
+# Buffers every official file carries per codebook besides ``embed`` (unused at inference).
+_CODEBOOK_EXTRAS = ("inited", "cluster_size", "embed_avg")
+
+References = Sequence[torch.Tensor] | torch.Tensor | None
+
+
+@dataclass(frozen=True)
+class DecodeTrace:
+    """Every intermediate of one decode, for conformance checks and debugging."""
+
+    ge: torch.Tensor | None
+    quantized: torch.Tensor
+    enc_p_x: torch.Tensor
+    m_p: torch.Tensor
+    logs_p: torch.Tensor
+    y_mask: torch.Tensor
+    z: torch.Tensor
+    wav: torch.Tensor
+
+
+class SovitsSynthesizer(nn.Module):
+    """SoVITS v1/v2 inference network (the official ``SynthesizerTrn`` minus its training-only parts)."""
+
+    def __init__(self, config: SovitsConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.ssl_proj = nn.Conv1d(config.ssl_dim, config.ssl_dim, 2, stride=2)
+        self.quantizer = ResidualVectorQuantizer(config.ssl_dim, config.n_quantizers, config.codebook_size)
+        self.ref_enc = ReferenceEncoder(config.ref_enc_bins, config.gin_channels)
+        self.enc_p = TextEncoder(
+            config.inter_channels,
+            config.hidden_channels,
+            config.filter_channels,
+            config.n_heads,
+            config.n_layers,
+            config.kernel_size,
+            config.n_symbols,
+            config.ssl_dim,
+        )
+        self.flow = ResidualCouplingFlow(config.inter_channels, config.hidden_channels, config.gin_channels)
+        self.dec = Generator(
+            config.inter_channels,
+            config.resblock_kernel_sizes,
+            config.resblock_dilation_sizes,
+            config.upsample_rates,
+            config.upsample_initial_channel,
+            config.upsample_kernel_sizes,
+            config.gin_channels,
+        )
+
+    @property
+    def sampling_rate(self) -> int:
+        """Output sample rate in Hz."""
+        return self.config.sampling_rate
+
+    @torch.inference_mode()
+    def speaker_embedding(self, refer: References) -> torch.Tensor | None:
+        """Speaker vector ``ge`` [B, gin, 1] from one or more spectrograms (averaged); None when none given.
+
+        Compute it once per speaker and pass it to :meth:`decode` as ``ge`` to skip this step.
+        """
+        if refer is None:
+            return None
+        specs = [refer] if isinstance(refer, torch.Tensor) else list(refer)
+        if not specs:
+            return None
+        ges: list[torch.Tensor] = [self.ref_enc(spec.to(self._dtype)) for spec in specs]
+        if len(ges) == 1:
+            return ges[0]
+        return torch.stack(ges, 0).mean(0)
+
+    @property
+    def _dtype(self) -> torch.dtype:
+        return self.ssl_proj.weight.dtype
+
+    @torch.inference_mode()
+    def decode_trace(
+        self,
+        codes: torch.Tensor,
+        text: torch.Tensor,
+        refer: References = None,
+        noise_scale: float = 0.5,
+        speed: float = 1.0,
+        generator: torch.Generator | None = None,
+        ge: torch.Tensor | None = None,
+    ) -> DecodeTrace:
+        """Like :meth:`decode` but returns every intermediate."""
+        if ge is None:
+            ge = self.speaker_embedding(refer)
+        dtype = self._dtype
+        quantized = self.quantizer.decode(codes).to(dtype)
+        features = F.interpolate(quantized, size=quantized.shape[-1] * _CODE_UPSAMPLE, mode="nearest")
+        batch = features.shape[0]
+        y_mask = torch.ones(batch, 1, features.shape[-1], dtype=dtype, device=features.device)
+        text_mask = torch.ones(batch, 1, text.shape[-1], dtype=dtype, device=features.device)
+        x, m_p, logs_p, y_mask = self.enc_p(features, y_mask, text, text_mask, ge, speed)
+        z_p = m_p
+        if noise_scale != 0:
+            # One draw shaped like m_p: the same stream the reference implementation consumes.
+            noise = torch.randn(m_p.shape, generator=generator, dtype=m_p.dtype, device=m_p.device)
+            z_p = m_p + noise * torch.exp(logs_p) * noise_scale
+        z = self.flow.reverse(z_p, y_mask, ge)
+        wav = self.dec(z * y_mask, ge)
+        return DecodeTrace(ge, quantized, x, m_p, logs_p, y_mask, z, wav)
+
+    def decode(
+        self,
+        codes: torch.Tensor,
+        text: torch.Tensor,
+        refer: References = None,
+        noise_scale: float = 0.5,
+        speed: float = 1.0,
+        generator: torch.Generator | None = None,
+        ge: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Synthesize a wave [B, 1, samples] from ``codes`` [n_q, B, Tc] and phone ids ``text`` [B, Tx].
+
+        ``refer`` holds linear spectrograms [B, bins, T] of the reference audio (several are
+        averaged); pass ``ge`` instead to reuse a cached speaker vector. With neither, the model
+        runs reference-free (no speaker conditioning). ``noise_scale`` scales prior noise drawn from
+        ``generator`` (torch's default CPU generator when None); ``speed`` > 1 speaks faster.
+        """
+        return self.decode_trace(codes, text, refer, noise_scale, speed, generator, ge).wav
+
+    @torch.inference_mode()
+    def extract_latent(self, ssl_features: torch.Tensor) -> torch.Tensor:
+        """HuBERT features [B, 768, T50] → prompt codes [B, n_q, T50 // 2] (odd lengths floor)."""
+        projected = self.ssl_proj(ssl_features.to(self._dtype))
+        return self.quantizer.encode(projected).transpose(0, 1)
+
+
+def _check_weights(path: Path, model: nn.Module, weights: dict[str, torch.Tensor]) -> None:
+    """Raise :class:`CheckpointError` for missing tensors or shapes that disagree with the config."""
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(weights))
+    if missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise CheckpointError(f"{path}: SoVITS checkpoint is missing {len(missing)} tensors: {shown}")
+    for key, tensor in expected.items():
+        if tuple(weights[key].shape) != tuple(tensor.shape):
+            raise CheckpointError(
+                f"{path}: tensor {key} has shape {tuple(weights[key].shape)}, but the file's config "
+                f"implies {tuple(tensor.shape)}"
+            )
+
+
+def build_from_checkpoint(checkpoint: SovitsCheckpoint) -> SovitsSynthesizer:
+    """Instantiate the network from a loaded checkpoint, folding weight norm once."""
+    model = SovitsSynthesizer(checkpoint.config)
+    weights = fold_state_dict(checkpoint.weights, weight_normed_prefixes(model))
+    _check_weights(checkpoint.path, model, weights)
+    expected = model.state_dict().keys()
+    model.load_state_dict({k: weights[k] for k in expected}, strict=True)
+    model.eval()
+    model.requires_grad_(False)
+    return model
+
+
+def load_sovits(
+    path: Path | str, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
+) -> SovitsSynthesizer:
+    """Load an official SoVITS v1/v2 ``.pth`` into an inference-ready model on ``device``."""
+    model = build_from_checkpoint(load_sovits_checkpoint(path))
+    return model.to(device=device, dtype=dtype)
+
+
+def export_state_dict(model: SovitsSynthesizer) -> dict[str, torch.Tensor]:
+    """The model's tensors under the official on-disk names (weight norm split, codebook extras added)."""
+    weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    weights = unfold_state_dict(weights, weight_normed_prefixes(model))
+    for i, book in enumerate(model.quantizer.codebooks()):
+        prefix = f"quantizer.vq.layers.{i}._codebook."
+        embed = book.embed
+        weights[prefix + "inited"] = torch.ones(1)
+        weights[prefix + "cluster_size"] = torch.ones(embed.shape[0])
+        weights[prefix + "embed_avg"] = embed.detach().clone()
+    return weights

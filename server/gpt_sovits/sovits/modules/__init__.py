@@ -1,0 +1,1 @@
+"""Building blocks of the SoVITS synthesizer, one job per module."""

@@ -1,0 +1,85 @@
+"""HiFi-GAN style generator: 50 Hz latent → waveform, upsampled by the product of the rates."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gpt_sovits.sovits.modules.weight_norm import WNConv1d, WNConvTranspose1d
+
+_SLOPE = 0.1
+
+
+class ResBlock(nn.Module):
+    """Three residual pairs: dilated conv then undilated conv, each after a leaky ReLU."""
+
+    def __init__(self, channels: int, kernel_size: int, dilations: tuple[int, ...]) -> None:
+        super().__init__()
+        self.convs1 = nn.ModuleList(
+            WNConv1d(channels, channels, kernel_size, dilation=d, padding=d * (kernel_size - 1) // 2)
+            for d in dilations
+        )
+        self.convs2 = nn.ModuleList(
+            WNConv1d(channels, channels, kernel_size, padding=(kernel_size - 1) // 2) for _ in dilations
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B, C, T]`` → ``[B, C, T]``."""
+        for c1, c2 in zip(self.convs1, self.convs2, strict=True):
+            xt = c1(F.leaky_relu(x, _SLOPE))
+            xt = c2(F.leaky_relu(xt, _SLOPE, inplace=True))
+            x = xt + x
+        return x
+
+
+class Generator(nn.Module):
+    """``dec``: conv_pre + speaker conditioning, upsample stages each followed by averaged ResBlocks."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        resblock_kernel_sizes: tuple[int, ...],
+        resblock_dilation_sizes: tuple[tuple[int, ...], ...],
+        upsample_rates: tuple[int, ...],
+        upsample_initial_channel: int,
+        upsample_kernel_sizes: tuple[int, ...],
+        gin_channels: int,
+    ) -> None:
+        super().__init__()
+        self.n_kernels = len(resblock_kernel_sizes)
+        self.conv_pre = nn.Conv1d(in_channels, upsample_initial_channel, 7, padding=3)
+        self.ups = nn.ModuleList(
+            WNConvTranspose1d(
+                upsample_initial_channel // 2**i,
+                upsample_initial_channel // 2 ** (i + 1),
+                k,
+                u,
+                padding=(k - u) // 2,
+            )
+            for i, (u, k) in enumerate(zip(upsample_rates, upsample_kernel_sizes, strict=True))
+        )
+        self.resblocks = nn.ModuleList(
+            ResBlock(upsample_initial_channel // 2 ** (i + 1), k, d)
+            for i in range(len(upsample_rates))
+            for k, d in zip(resblock_kernel_sizes, resblock_dilation_sizes, strict=True)
+        )
+        last = upsample_initial_channel // 2 ** len(upsample_rates)
+        self.conv_post = nn.Conv1d(last, 1, 7, padding=3, bias=False)
+        self.cond = nn.Conv1d(gin_channels, upsample_initial_channel, 1)
+
+    def forward(self, x: torch.Tensor, g: torch.Tensor | None) -> torch.Tensor:
+        """``x`` [B, inter, T] → wave [B, 1, T · prod(upsample_rates)] in (-1, 1)."""
+        x = self.conv_pre(x)
+        if g is not None:
+            x = x + self.cond(g)
+        for i, up in enumerate(self.ups):
+            x = up(F.leaky_relu(x, _SLOPE))
+            blocks = self.resblocks[i * self.n_kernels : (i + 1) * self.n_kernels]
+            acc = blocks[0](x)
+            for block in blocks[1:]:
+                acc = acc + block(x)
+            x = acc / self.n_kernels
+        # The final activation uses torch's default slope (0.01), unlike the inner ones.
+        x = self.conv_post(F.leaky_relu(x))
+        return torch.tanh(x)
