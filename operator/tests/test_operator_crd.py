@@ -27,7 +27,8 @@ def test_names_match_the_constants() -> None:
     assert CRD["spec"]["names"]["plural"] == c.PLURAL
     assert set(CRD["spec"]["names"]["shortNames"]) == {"vsvc", "voicesvc"}
     assert VERSION["name"] == c.VERSION
-    assert VERSION["served"] and VERSION["storage"]
+    assert VERSION["served"]
+    assert VERSION["storage"]
 
 
 def test_status_and_scale_subresources() -> None:

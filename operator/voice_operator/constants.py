@@ -32,7 +32,7 @@ SERVER_CONTAINER: Final = "server"
 LIVENESS_PATH: Final = "/health"
 READINESS_PATH: Final = "/ready"
 METRICS_PATH: Final = "/metrics"
-SERVER_USER_ID: Final = 10001
+SERVER_USER_ID: Final = 65532  # the image's non-root user (distroless "nonroot")
 
 # Where things are mounted inside the pod.
 MODEL_DIR: Final = "/models"

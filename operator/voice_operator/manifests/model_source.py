@@ -47,7 +47,12 @@ def _fetcher(
         "command": ["python", "-c", script_text(script), *args],
         "securityContext": security,
         "resources": _FETCH_RESOURCES,
-        "env": [{"name": "HOME", "value": c.TMP_DIR}, {"name": "HF_HOME", "value": f"{c.TMP_DIR}/hf"}],
+        "env": [
+            {"name": "HOME", "value": c.TMP_DIR},
+            {"name": "HF_HOME", "value": f"{c.TMP_DIR}/hf"},
+            # The server image runs offline; the fetcher is the one place that may download.
+            {"name": "HF_HUB_OFFLINE", "value": "0"},
+        ],
         "volumeMounts": [
             {"name": c.VOLUME_MODEL, "mountPath": c.MODEL_DIR},
             {"name": c.VOLUME_TMP, "mountPath": c.TMP_DIR},
