@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from gsv_common.logs import configure_logging
 from gsv_common.settings_cli import load_settings_or_exit
+from voice_server.logs import RequestIdFilter
 from voice_server.settings import ServerSettings
 
 PROG = "gpt-sovits-server"
@@ -16,7 +17,13 @@ _QUIET_LOGGERS = ("uvicorn.access", "httpx", "jieba", "urllib3")
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the console script."""
     settings = load_settings_or_exit(ServerSettings, argv, prog=PROG)
-    configure_logging(program=PROG, level=settings.log_level, fmt=settings.log_format, quiet=_QUIET_LOGGERS)
+    configure_logging(
+        program=PROG,
+        level=settings.log_level,
+        fmt=settings.log_format,
+        filters=[RequestIdFilter()],
+        quiet=_QUIET_LOGGERS,
+    )
     # Imported late so that `--help` and bad flags answer without loading FastAPI or torch.
     import uvicorn
 

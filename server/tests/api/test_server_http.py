@@ -1,0 +1,80 @@
+"""The service over real HTTP: probes, metrics, request ids, auth, errors and body limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+
+def test_probes_answer(serve, client: httpx.Client) -> None:
+    server = serve()
+    assert client.get(f"{server.url}/health").json() == {"status": "ok"}
+    assert client.get(f"{server.url}/ready").status_code == 200
+
+
+def test_ready_reports_draining(serve, client: httpx.Client) -> None:
+    server = serve()
+    server.app.state.draining = True
+    response = client.get(f"{server.url}/ready")
+    assert response.status_code == 503
+    assert response.json() == {"status": "draining"}
+
+
+def test_metrics_count_requests_by_route_template_and_status(serve, client: httpx.Client) -> None:
+    server = serve()
+    client.get(f"{server.url}/api/v1/speakers")
+    client.get(f"{server.url}/no/such/thing")
+    text = client.get(f"{server.url}/metrics").text
+    assert 'gsv_requests_total{route="/api/v1/speakers",status="200"} 1.0' in text
+    assert 'gsv_requests_total{route="unmatched",status="404"} 1.0' in text
+    assert "gsv_request_latency_seconds_bucket" in text
+
+
+def test_request_id_is_echoed_or_generated(serve, client: httpx.Client) -> None:
+    server = serve()
+    given = client.get(f"{server.url}/health", headers={"X-Request-ID": "abc-123"})
+    assert given.headers["X-Request-ID"] == "abc-123"
+    generated = client.get(f"{server.url}/health", headers={"X-Request-ID": "bad id\twith spaces"})
+    assert len(generated.headers["X-Request-ID"]) == 32
+
+
+def test_unknown_route_has_the_error_shape(serve, client: httpx.Client) -> None:
+    response = client.get(f"{serve().url}/nope")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_api_key_guards_api_routes_but_not_probes(serve, client: httpx.Client, tmp_path: Path) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text("s3cret\n")
+    server = serve(api_key_file=key_file)
+    denied = client.get(f"{server.url}/api/v1/speakers")
+    assert denied.status_code == 401
+    assert denied.json()["error"] == {
+        "code": "unauthorized",
+        "message": "missing or wrong API key (Authorization: Bearer <key>)",
+        "field": "Authorization",
+    }
+    wrong = client.get(f"{server.url}/api/v1/speakers", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    allowed = client.get(f"{server.url}/api/v1/speakers", headers={"Authorization": "Bearer s3cret"})
+    assert allowed.status_code == 200
+    for open_path in ("/health", "/ready", "/metrics"):
+        assert client.get(f"{server.url}{open_path}").status_code == 200
+
+
+def test_speakers_are_listed_from_the_file(serve, client: httpx.Client, tmp_path: Path) -> None:
+    speakers = tmp_path / "speakers.yaml"
+    speakers.write_text("- {id: narrator, name: Narrator, refAudio: n.wav, promptLanguage: en}\n")
+    body = client.get(f"{serve(speakers_file=speakers).url}/api/v1/speakers").json()
+    assert body == {
+        "speakers": [{"id": "narrator", "name": "Narrator", "language": "en", "model": "default"}]
+    }
+
+
+def test_declared_oversized_body_is_refused_with_413(serve, client: httpx.Client) -> None:
+    server = serve(max_body_bytes=2048)
+    response = client.post(f"{server.url}/api/v1/speakers", content=b"x" * 4096)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"

@@ -1,0 +1,46 @@
+"""Optional API-key auth: a Bearer token from the settings or a mounted file."""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import Request
+
+from voice_server.errors import UnauthorizedError
+from voice_server.settings import ServerSettings
+
+
+class ApiKeyError(ValueError):
+    """The configured key file cannot be used."""
+
+
+def load_api_key(settings: ServerSettings) -> str | None:
+    """The key requests must present, or None when auth is off."""
+    if settings.api_key is not None:
+        key = settings.api_key.get_secret_value().strip()
+    elif settings.api_key_file is not None:
+        try:
+            key = settings.api_key_file.read_text(encoding="utf-8").strip()
+        except OSError as err:
+            raise ApiKeyError(f"api key file {settings.api_key_file}: {err.strerror}") from None
+    else:
+        return None
+    if not key:
+        raise ApiKeyError("the API key is empty")
+    return key
+
+
+def check_bearer(expected: str | None, authorization: str | None) -> None:
+    """Raise :class:`UnauthorizedError` unless ``authorization`` is ``Bearer <expected>``."""
+    if expected is None:
+        return
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        raise UnauthorizedError(
+            "missing or wrong API key (Authorization: Bearer <key>)", field="Authorization"
+        )
+
+
+async def require_api_key(request: Request) -> None:
+    """FastAPI dependency guarding the API routes; probes and metrics do not use it."""
+    check_bearer(request.app.state.api_key, request.headers.get("authorization"))
