@@ -68,14 +68,15 @@ def _load_container(path: Path) -> Any:
         raise _fail(path, "truncated or corrupt (the zip archive has no central directory)")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        if "HParams" in str(err):
+    # Any failure of the unpickler on foreign bytes is possible here (IndexError, KeyError, ...).
+    except Exception as err:
+        if isinstance(err, pickle.UnpicklingError) and "HParams" in str(err):
             raise _fail(
                 path, "this is a SoVITS weights file (.pth, config is a utils.HParams), not a GPT .ckpt"
             ) from err
+        if head == b"PK":
+            raise _fail(path, f"truncated or corrupt ({_first_line(err)})") from err
         raise _fail(path, f"not a torch checkpoint ({_first_line(err)})") from err
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as err:
-        raise _fail(path, f"truncated or corrupt ({_first_line(err)})") from err
 
 
 def _first_line(err: BaseException) -> str:
