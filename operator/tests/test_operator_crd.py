@@ -107,3 +107,26 @@ def test_samples_parse(sample: Path) -> None:
     for doc in yaml.safe_load_all(sample.read_text(encoding="utf-8")):
         if doc and doc.get("kind") == c.KIND:
             parse_spec(doc["spec"])
+
+
+def _properties(node: dict[str, Any]) -> dict[str, Any]:
+    return dict(node.get("properties") or (node.get("items") or {}).get("properties") or {})
+
+
+def _paths(node: dict[str, Any], path: str) -> list[str]:
+    """Leaf field paths (pass-through objects count as leaves)."""
+    found = []
+    for key, child in _properties(node).items():
+        if key in PASS_THROUGH or key == "tolerations" or not _properties(child):
+            found.append(f"{path}.{key}")
+        else:
+            found += _paths(child, f"{path}.{key}")
+    return found
+
+
+def test_every_field_is_documented() -> None:
+    doc = (ROOT / "docs" / "voiceservice.md").read_text(encoding="utf-8")
+    missing = [p for p in _paths(SCHEMA["properties"]["spec"], "spec") if f"`{p}`" not in doc]
+    missing += [p for p in _paths(SCHEMA["properties"]["status"], "status") if f"`{p}`" not in doc]
+    missing = [p for p in missing if not p.startswith(("status.conditions.", "status.kopf"))]
+    assert missing == []

@@ -43,12 +43,15 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.watching.client_timeout = ours.watch_client_timeout_s
     # A stalled TCP connection otherwise hangs a watch forever while liveness stays green.
     settings.watching.connect_timeout = 30
+    # Other requests (patches, events) may reuse a pooled connection that silently died.
+    settings.networking.request_timeout = ours.api_timeout_s
+    settings.networking.connect_timeout = min(ours.api_timeout_s, 30.0)
     settings.batching.error_delays = _bounded_backoff(ours.backoff_max_s)
     settings.networking.error_backoffs = _bounded_backoff(min(ours.backoff_max_s, 60.0))
     settings.posting.level = logging.INFO  # INFO and above on a VoiceService become Events
     settings.persistence.finalizer = f"{c.GROUP}/finalizer"
     if getattr(memo, "kube", None) is None:
-        memo.kube = Kube(load_api_client())
+        memo.kube = Kube(load_api_client(), timeout_s=ours.api_timeout_s)
     metrics.serve(ours.metrics_port)
 
 

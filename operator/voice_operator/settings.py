@@ -52,6 +52,12 @@ class OperatorSettings(BaseSettings):
     watch_client_timeout_s: int = Field(
         330, ge=10, le=3600, description="Client-side watch timeout (s); a bit above the server's."
     )
+    api_timeout_s: float = Field(
+        30.0,
+        ge=1,
+        le=600,
+        description="Deadline of one Kubernetes API request (s), so a dead connection fails.",
+    )
     resync_interval_s: float = Field(
         30.0, ge=1, le=3600, description="How often each VoiceService is re-checked for drift and status."
     )
