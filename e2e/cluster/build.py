@@ -228,4 +228,13 @@ def ensure_built(settings: ClusterSettings, progress: Progress | None = None) ->
         write_kwok_config(settings, toolset)
     shutil.rmtree(toolset.root / "staging", ignore_errors=True)
     say(f"all binaries ready in {time.monotonic() - total_start:.0f}s")
+    _prune_other_keys(settings, toolset, say)
     return toolset
+
+
+def _prune_other_keys(settings: ClusterSettings, keep: Toolset, say: Progress) -> None:
+    """Remove binaries of older pins (about 0.5 GB each); the Go caches make going back cheap."""
+    for folder in settings.cache_dir.glob("k8s-*"):
+        if folder.is_dir() and folder != keep.root:
+            say(f"removing binaries of an older pin: {folder}")
+            shutil.rmtree(folder, ignore_errors=True)

@@ -371,6 +371,8 @@ class LocalControlPlane:
                 f"--cluster-signing-cert-file={pki.crt('ca')}",
                 f"--cluster-signing-key-file={pki.key('ca')}",
                 f"--node-monitor-grace-period={_NODE_GRACE}",
+                # Kept inside the state folder: the default is a system path the KCM would create.
+                f"--flex-volume-plugin-dir={self.root / 'flexvolume'}",
                 # Short HPA periods so autoscaling tests see decisions within seconds, not minutes.
                 "--horizontal-pod-autoscaler-sync-period=2s",
                 "--horizontal-pod-autoscaler-downscale-stabilization=5s",

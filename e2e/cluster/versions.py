@@ -9,7 +9,8 @@ KUBERNETES_VERSION = "v1.36.3"
 KWOK_VERSION = "v0.8.0"
 METRICS_SERVER_VERSION = "v0.9.0"
 HELM_VERSION = "v3.22.0"
-# etcd's version is whatever the builder module's go.sum pins (k8s 1.36 uses v3.6.8).
+# Must equal the require in builder/go.mod (the version k8s 1.36 itself pins); raise both together.
+ETCD_VERSION = "v3.6.8"
 
 # A fixed build date keeps the binaries reproducible, so the cache key alone decides a rebuild.
 BUILD_DATE = "1970-01-01T00:00:00Z"
@@ -67,7 +68,7 @@ COMPONENTS: tuple[Component, ...] = (
         "kube-scheduler", "k8s.io/kubernetes/cmd/kube-scheduler", "builder", KUBERNETES_VERSION, _K8S_STAMP
     ),
     Component("kubectl", "k8s.io/kubernetes/cmd/kubectl", "builder", KUBERNETES_VERSION, _K8S_STAMP),
-    Component("etcd", "go.etcd.io/etcd/server/v3", "builder", "go.sum"),
+    Component("etcd", "go.etcd.io/etcd/server/v3", "builder", ETCD_VERSION),
     # kwok bakes its own version into a constant, so it needs no stamp.
     Component("kwok", "sigs.k8s.io/kwok/cmd/kwok", "install", KWOK_VERSION),
     Component(

@@ -6,9 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from e2e.cluster.build import BuildError, Toolset, build_component, cache_key, go_version, toolset_for
+from e2e.cluster.build import (
+    BUILDER_DIR,
+    BuildError,
+    Toolset,
+    build_component,
+    cache_key,
+    go_version,
+    toolset_for,
+)
 from e2e.cluster.settings import ClusterSettings
-from e2e.cluster.versions import BINARIES, COMPONENTS, Component
+from e2e.cluster.versions import BINARIES, COMPONENTS, ETCD_VERSION, KUBERNETES_VERSION, Component
 
 
 def test_cache_key_is_stable_and_follows_the_go_version() -> None:
@@ -54,3 +62,13 @@ def test_a_failed_build_names_the_component_and_its_log(tmp_path: Path) -> None:
     assert str(log_file) in str(info.value)
     assert "no/such/cmd" in log_file.read_text()
     assert not toolset.binary("kube-nothing").exists()
+
+
+def test_pinned_versions_match_the_builder_module() -> None:
+    go_mod = (BUILDER_DIR / "go.mod").read_text()
+    assert f"k8s.io/kubernetes {KUBERNETES_VERSION}\n" in go_mod
+    assert f"go.etcd.io/etcd/server/v3 {ETCD_VERSION}\n" in go_mod
+    staging = KUBERNETES_VERSION.replace("v1.", "v0.", 1)
+    replaces = [line for line in go_mod.splitlines() if "=>" in line]
+    assert len(replaces) >= 33
+    assert all(line.endswith(staging) for line in replaces)
