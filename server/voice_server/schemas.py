@@ -97,3 +97,51 @@ class SpeakersResponse(BaseModel):
     """``GET /api/v1/speakers``."""
 
     speakers: list[SpeakerInfo]
+
+
+class CompatTtsRequest(BaseModel):
+    """``GET|POST /tts`` with the official GPT-SoVITS api_v2 parameters and their defaults.
+
+    Options that only tune the official implementation's internals (batch_size, batch_threshold,
+    split_bucket, parallel_infer, sample_steps, super_sampling, overlap_length, min_chunk_length)
+    are accepted and have no effect here: batching is the server's job.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    text: str = Field(min_length=1)
+    text_lang: str = Field(min_length=1)
+    ref_audio_path: str = Field(
+        min_length=1, description="A speaker id, a speaker's refAudio, or a file in the model folder."
+    )
+    aux_ref_audio_paths: list[str] | None = None
+    prompt_text: str = ""
+    prompt_lang: str | None = None
+    top_k: int = Field(15, ge=1, le=1024)
+    top_p: float = Field(1.0, gt=0, le=1)
+    temperature: float = Field(1.0, gt=0, le=5)
+    text_split_method: SplitMethod = "cut5"
+    batch_size: int = Field(1, ge=1)
+    batch_threshold: float = 0.75
+    split_bucket: bool = True
+    speed_factor: float = Field(1.0, ge=0.25, le=4.0)
+    fragment_interval: float = Field(0.3, ge=0, le=5)
+    seed: int = Field(-1, ge=-1)
+    media_type: Literal["wav", "raw", "ogg", "aac"] = "wav"
+    streaming_mode: int = Field(0, ge=0, le=3)
+    parallel_infer: bool = True
+    repetition_penalty: float = Field(1.35, ge=1, le=5)
+    sample_steps: int = 32
+    super_sampling: bool = False
+    overlap_length: int = 2
+    min_chunk_length: int = 16
+
+    @field_validator("streaming_mode", mode="before")
+    @classmethod
+    def _bool_streaming(cls, value: object) -> object:
+        # The official API also takes true/false here.
+        if isinstance(value, bool):
+            return int(value)
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return int(value.lower() == "true")
+        return value
