@@ -1,0 +1,100 @@
+"""The frontend entry point: languages, errors, retries, pause marks, quiet jieba, no FastAPI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gpt_sovits.errors import TextError, UnsupportedLanguageError
+from gpt_sovits.text.frontend import clean_text, text_to_phones
+from gpt_sovits.text.symbols import phones_to_ids, symbols
+
+_REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_symbol_table_is_the_v2_table() -> None:
+    table = symbols()
+    assert len(table) == 732
+    assert table[0] == "!"
+    assert phones_to_ids(["AA", "SP2"]) == [table.index("AA"), table.index("SP2")]
+    with pytest.raises(TextError, match="not in the v2 symbol table"):
+        phones_to_ids(["nope"])
+
+
+def test_auto_language_reads_each_run_in_its_language() -> None:
+    result = text_to_phones("你好hello", "auto")
+    assert [p.language for p in result.parts] == ["zh", "en"]
+    assert result.parts[0].word2ph == (2, 2)
+    assert result.parts[1].word2ph is None
+
+
+def test_all_zh_reads_everything_as_chinese() -> None:
+    result = text_to_phones("你好hello世界", "all_zh")
+    assert [p.language for p in result.parts] == ["zh"]
+    assert result.norm_text == "你好世界"
+
+
+def test_english_request() -> None:
+    result = text_to_phones("Hello  world, this is a test.", "en")
+    assert result.norm_text == "Hello world, this is a test."
+
+
+@pytest.mark.parametrize("language", ["ja", "ko", "yue", "all_ja", "auto_yue"])
+def test_unsupported_languages_are_a_clear_error(language: str) -> None:
+    with pytest.raises(UnsupportedLanguageError, match="not supported"):
+        text_to_phones("こんにちは", language)
+
+
+def test_unknown_language_is_a_clear_error() -> None:
+    with pytest.raises(UnsupportedLanguageError, match="unknown language"):
+        text_to_phones("hi", "klingon")
+    with pytest.raises(UnsupportedLanguageError):
+        clean_text("hi", "fr")
+
+
+def test_auto_with_japanese_kana_is_unsupported() -> None:
+    with pytest.raises(UnsupportedLanguageError):
+        text_to_phones("これはペンです", "auto")
+
+
+def test_short_text_is_retried_with_a_leading_stop() -> None:
+    result = text_to_phones("好", "zh")
+    assert result.phones == [".", "h", "ao3"]
+
+
+def test_short_english_run_gets_a_leading_pause() -> None:
+    assert clean_text("hi", "en").phones == (",", "HH", "AY1")
+
+
+def test_pause_marks_in_chinese() -> None:
+    assert "SP2" in clean_text("你好￥世界", "zh").phones
+    assert "SP3" in clean_text("你好^世界", "zh").phones
+
+
+def test_nothing_to_say_is_a_text_error() -> None:
+    with pytest.raises(TextError, match="nothing to pronounce"):
+        text_to_phones("。。。", "zh")
+    with pytest.raises(TextError):
+        text_to_phones("", "en")
+
+
+def test_package_import_is_quiet_and_never_imports_fastapi(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from gpt_sovits.text.frontend import text_to_phones\n"
+        "text_to_phones('你好世界，今天天气不错。', 'zh')\n"
+        "assert 'fastapi' not in sys.modules, 'fastapi imported'\n"
+        "print('ok')\n"
+    )
+    env = {"PYTHONPATH": str(_REPO_ROOT / "server"), "GSV_TEXT_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+    assert done.stderr == ""  # jieba's banner is silenced
+    assert (tmp_path / "cache" / "jieba.cache").is_file()  # cache in the configured folder
+    assert not list((_REPO_ROOT / "server").rglob("jieba.cache"))
