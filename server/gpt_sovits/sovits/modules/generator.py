@@ -24,12 +24,13 @@ class ResBlock(nn.Module):
             WNConv1d(channels, channels, kernel_size, padding=(kernel_size - 1) // 2) for _ in dilations
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``[B, C, T]`` → ``[B, C, T]``."""
-        for c1, c2 in zip(self.convs1, self.convs2, strict=True):
-            xt = c1(F.leaky_relu(x, _SLOPE))
-            xt = c2(F.leaky_relu(xt, _SLOPE, inplace=True))
-            x = xt + x
+    def forward(self, x: torch.Tensor, activated: torch.Tensor | None = None) -> torch.Tensor:
+        """``[B, C, T]`` → ``[B, C, T]``; ``activated`` may carry ``leaky_relu(x)`` already computed."""
+        for i, (c1, c2) in enumerate(zip(self.convs1, self.convs2, strict=True)):
+            a = activated if i == 0 and activated is not None else F.leaky_relu(x, _SLOPE)
+            xt = c2(F.leaky_relu(c1(a), _SLOPE, inplace=True))
+            # In place: the conv output is ours, and skipping the allocation matters at 32 kHz.
+            x = xt.add_(x)
         return x
 
 
@@ -74,12 +75,15 @@ class Generator(nn.Module):
         if g is not None:
             x = x + self.cond(g)
         for i, up in enumerate(self.ups):
-            x = up(F.leaky_relu(x, _SLOPE))
-            blocks = self.resblocks[i * self.n_kernels : (i + 1) * self.n_kernels]
-            acc = blocks[0](x)
-            for block in blocks[1:]:
-                acc = acc + block(x)
-            x = acc / self.n_kernels
+            x = up(F.leaky_relu(x, _SLOPE, inplace=True))
+            # Every ResBlock of the stage starts from the same activation: compute it once.
+            activated = F.leaky_relu(x, _SLOPE)
+            acc: torch.Tensor | None = None
+            for block in self.resblocks[i * self.n_kernels : (i + 1) * self.n_kernels]:
+                out = block(x, activated)
+                acc = out if acc is None else acc.add_(out)
+            assert acc is not None
+            x = acc.div_(self.n_kernels)
         # The final activation uses torch's default slope (0.01), unlike the inner ones.
-        x = self.conv_post(F.leaky_relu(x))
-        return torch.tanh(x)
+        x = self.conv_post(F.leaky_relu(x, inplace=True))
+        return torch.tanh_(x)

@@ -1,0 +1,100 @@
+"""SoVITS decode speed on CPU: real-time factor for 5 s of audio, against a straightforward baseline.
+
+Default v2 sizes, random weights, fp32, 2 threads. The baseline is the same network run the plain
+way: weight norm left as a parametrization, so the effective weights are recomputed on every call.
+Both are measured in the same run; the process CPU time is printed too, since other processes on a
+shared machine inflate the wall-clock figures.
+
+Run: ``python bench/bench_sovits.py [--seconds 5] [--repeats 3] [--threads 2]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import time
+from collections.abc import Callable
+
+import torch
+from torch.nn.utils.parametrizations import weight_norm
+
+from gpt_sovits.sovits import SovitsConfig, SovitsSynthesizer
+from gpt_sovits.sovits.demo import random_sovits
+from gpt_sovits.sovits.modules.weight_norm import WNConv1d, WNConvTranspose1d
+
+TARGET_RTF = 0.5
+
+
+def _baseline(model: SovitsSynthesizer) -> SovitsSynthesizer:
+    """A copy with weight norm re-attached as a parametrization, as a training-style module has it."""
+    plain = copy.deepcopy(model)
+    for module in plain.modules():
+        if isinstance(module, WNConv1d | WNConvTranspose1d):
+            weight_norm(module, name="weight", dim=0)
+    return plain
+
+
+def _inputs(seconds: float, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    frames = int(seconds * 25)  # 25 Hz semantic codes → 50 Hz latent → 32 kHz
+    codes = torch.randint(0, 1024, (1, 1, frames), generator=gen)
+    text = torch.randint(0, 732, (1, max(4, frames // 3)), generator=gen)
+    refer = torch.rand(1, 1025, 250, generator=gen)
+    return codes, text, refer
+
+
+def _time(fn: Callable[[], torch.Tensor], repeats: int) -> tuple[float, float, int]:
+    """Best wall-clock and process-CPU seconds over ``repeats`` calls, after one warm-up call."""
+    fn()  # warm-up: first-call allocations and kernel selection
+    best_wall = best_cpu = float("inf")
+    samples = 0
+    for _ in range(repeats):
+        wall, cpu = time.perf_counter(), time.process_time()
+        wav = fn()
+        best_wall = min(best_wall, time.perf_counter() - wall)
+        best_cpu = min(best_cpu, time.process_time() - cpu)
+        samples = wav.shape[-1]
+    return best_wall, best_cpu, samples
+
+
+def main() -> None:
+    """Measure and print both real-time factors."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    model = random_sovits(SovitsConfig(), seed=0)
+    baseline = _baseline(model)
+    codes, text, refer = _inputs(args.seconds)
+
+    def run(net: SovitsSynthesizer) -> Callable[[], torch.Tensor]:
+        return lambda: net.decode(
+            codes, text, [refer], noise_scale=0.5, generator=torch.Generator().manual_seed(1)
+        )
+
+    load = os.getloadavg()[0]
+    base_wall, base_cpu, samples = _time(run(baseline), args.repeats)
+    ours_wall, ours_cpu, _ = _time(run(model), args.repeats)
+    audio_s = samples / model.sampling_rate
+    print(f"SoVITS decode: default v2 sizes, random weights, CPU fp32, {args.threads} threads")
+    print(
+        f"audio {audio_s:.2f} s per call, best of {args.repeats}; 1-min load average at start {load:.1f} "
+        f"on {os.cpu_count()} CPUs (other processes inflate wall-clock figures)"
+    )
+    print(f"{'':34s} {'wall s':>8s} {'RTF':>7s} {'CPU s':>8s} {'CPU-s per audio-s':>18s}")
+    for name, wall, cpu in (
+        ("baseline (weight norm per call)", base_wall, base_cpu),
+        ("ours (weight norm folded at load)", ours_wall, ours_cpu),
+    ):
+        print(f"{name:34s} {wall:8.3f} {wall / audio_s:7.3f} {cpu:8.3f} {cpu / audio_s:18.3f}")
+    rtf = ours_wall / audio_s
+    verdict = "met" if rtf <= TARGET_RTF else "NOT met"
+    print(f"speed-up {base_wall / ours_wall:.2f}x wall; target RTF <= {TARGET_RTF}: {verdict}")
+
+
+if __name__ == "__main__":
+    main()
