@@ -11,7 +11,11 @@ import re
 from dataclasses import dataclass
 
 from gpt_sovits.errors import TextError, UnsupportedLanguageError
-from gpt_sovits.text import en_lexicon
+from gpt_sovits.text import en_lexicon, en_oov, pinyin_phones, tone_sandhi
+from gpt_sovits.text import g2p_en as g2p_en_module
+from gpt_sovits.text import g2p_zh as g2p_zh_module
+from gpt_sovits.text import normalize_en as normalize_en_module
+from gpt_sovits.text import normalize_zh as normalize_zh_module
 from gpt_sovits.text.g2p_en import g2p_en
 from gpt_sovits.text.g2p_zh import SentenceReader, g2p_zh
 from gpt_sovits.text.langseg import LangRun, merge_for_request, segment
@@ -145,6 +149,20 @@ def text_to_phones(text: str, language: str, reader: SentenceReader | None = Non
     if all(p in PUNCTUATION for p in result.phones):
         raise TextError(f"nothing to pronounce in {text[:80]!r}")
     return result
+
+
+def clear_caches() -> None:
+    """Forget the per-word memo tables (readings, spellings); the dictionaries stay loaded."""
+    for cached in (
+        g2p_zh_module.word_initials_finals,
+        tone_sandhi._word_finals,
+        normalize_zh_module.has_reading,
+        pinyin_phones.syllable_phones,
+        g2p_en_module._compound,
+        en_oov._spell_rules,
+        normalize_en_module._words,
+    ):
+        cached.cache_clear()
 
 
 def warm_up() -> None:

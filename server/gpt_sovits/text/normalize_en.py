@@ -59,8 +59,12 @@ def _engine() -> inflect.engine:
     return inflect.engine()
 
 
+@lru_cache(maxsize=8192)
 def _words(number: int, andword: str = "and", pairs: bool = False) -> str:
-    """Spell a number; ``pairs`` reads it in two-digit groups (years: nineteen eighty-four)."""
+    """Spell a number; ``pairs`` reads it in two-digit groups (years: nineteen eighty-four).
+
+    Memoised: inflect spends most of English normalisation time here.
+    """
     if pairs:
         return str(_engine().number_to_words(str(number), andword=andword, zero="oh", group=2))
     return str(_engine().number_to_words(str(number), andword=andword))

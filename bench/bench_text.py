@@ -1,0 +1,108 @@
+"""Text frontend throughput: sentences/second over a 1,000-sentence mixed zh/en corpus.
+
+The corpus is generated deterministically here (seeded templates: Chinese with numbers, dates,
+times, phone numbers and percentages; English with money, times and acronyms; zh+en mixtures).
+Run:
+
+    python bench/bench_text.py              # 1,000 sentences, request language "zh" (mixed runs)
+
+Printed side by side, measured in the same run on the same corpus:
+- "cold": first pass after clearing the per-word memo tables (dictionaries already loaded);
+- "warm": second pass over the same corpus (memo tables filled) — the steady state of a server.
+The one-off dictionary load (jieba + CMU) is printed separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+
+from gpt_sovits.text.frontend import clear_caches, text_to_phones, warm_up
+
+_ZH_SUBJECTS = ["我", "他们", "这个系统", "小明", "我们的团队", "公司", "老师", "这家餐厅"]
+_ZH_VERBS = ["今天完成了", "计划在下午", "一共卖出了", "必须重新检查", "不能忘记", "已经准备好"]
+_ZH_OBJECTS = ["新的方案", "一段长长的代码", "所有的订单", "音乐会的门票", "明天的会议", "银行的手续"]
+_EN_SUBJECTS = ["The team", "Our server", "Dr. Smith", "NASA", "My friend", "The new API"]
+_EN_VERBS = ["shipped", "processed", "reviewed", "will publish", "measured", "bought"]
+_EN_OBJECTS = ["the report", "twelve models", "a GitHub repo", "the JSON output", "new features"]
+_EN_WORDS = ["ChatGPT", "Python", "latency", "GPU", "Kubernetes", "benchmark", "OK"]
+
+
+def _number(rng: random.Random) -> str:
+    return rng.choice(
+        [
+            f"{rng.randint(2, 9999)}",
+            f"{rng.randint(1, 99)}.{rng.randint(1, 9)}",
+            f"{rng.randint(1, 99)}%",
+            f"{rng.randint(1990, 2030)}年{rng.randint(1, 12)}月{rng.randint(1, 28)}日",
+            f"{rng.randint(0, 23)}:{rng.randint(0, 59):02d}",
+            f"138{rng.randint(10000000, 99999999)}",
+            f"{rng.randint(1, 9)}/{rng.randint(2, 9)}",
+        ]
+    )
+
+
+def _zh(rng: random.Random) -> str:
+    return f"{rng.choice(_ZH_SUBJECTS)}{rng.choice(_ZH_VERBS)}{_number(rng)}个{rng.choice(_ZH_OBJECTS)}。"
+
+
+def _en(rng: random.Random) -> str:
+    money = f"${rng.randint(1, 500)}.{rng.randint(10, 99)}"
+    clock = f"{rng.randint(1, 12)}:{rng.randint(10, 59)}"
+    return (
+        f"{rng.choice(_EN_SUBJECTS)} {rng.choice(_EN_VERBS)} {rng.choice(_EN_OBJECTS)} "
+        f"for {money} at {clock}, about {rng.randint(2, 99)}% faster."
+    )
+
+
+def _mixed(rng: random.Random) -> str:
+    zh = (
+        f"{rng.choice(_ZH_SUBJECTS)}用{rng.choice(_EN_WORDS)}{rng.choice(_ZH_VERBS)}{rng.choice(_ZH_OBJECTS)}"
+    )
+    return f"{zh}，{_en(rng)}"
+
+
+def make_corpus(count: int, seed: int = 0) -> list[str]:
+    """``count`` sentences: one third each Chinese, English and mixed, in a seeded order."""
+    rng = random.Random(seed)
+    makers = [_zh, _en, _mixed]
+    return [makers[i % 3](rng) for i in range(count)]
+
+
+def run_pass(corpus: list[str], language: str) -> tuple[float, int]:
+    """Seconds for one pass over the corpus, and the phone count (a checksum of the work)."""
+    start = time.perf_counter()
+    phones = sum(len(text_to_phones(text, language).phone_ids) for text in corpus)
+    return time.perf_counter() - start, phones
+
+
+def main() -> None:
+    """Measure and print cold vs warm throughput."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sentences", type=int, default=1000)
+    parser.add_argument("--language", default="zh")
+    args = parser.parse_args()
+
+    corpus = make_corpus(args.sentences)
+    start = time.perf_counter()
+    warm_up()
+    load_s = time.perf_counter() - start
+
+    clear_caches()
+    cold_s, cold_phones = run_pass(corpus, args.language)
+    warm_s, warm_phones = run_pass(corpus, args.language)
+    assert cold_phones == warm_phones, "cached and uncached passes disagree"
+
+    n = len(corpus)
+    print(f"corpus: {n} sentences (seeded, zh/en/mixed thirds), language={args.language!r}")
+    print(f"dictionary load (jieba + CMU, once per process): {load_s:.2f} s")
+    print(f"baseline cold caches: {n / cold_s:8.1f} sentences/s  ({cold_s * 1000 / n:.2f} ms/sentence)")
+    print(f"warm caches:          {n / warm_s:8.1f} sentences/s  ({warm_s * 1000 / n:.2f} ms/sentence)")
+    print(f"speed-up warm vs cold: {cold_s / warm_s:.2f}x; phones per pass: {warm_phones}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""G2PW is used only from local files; every missing piece is a clear CheckpointError."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gpt_sovits.errors import CheckpointError
+from gpt_sovits.text.g2pw import REQUIRED_FILES, load_reader, model_dir
+
+
+def test_unconfigured_g2pw_says_how_to_configure(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GSV_TEXT_G2PW_MODEL_DIR", raising=False)
+    from gpt_sovits.text.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(CheckpointError, match="GSV_TEXT_G2PW_MODEL_DIR"):
+            model_dir()
+    finally:
+        get_settings.cache_clear()
+
+
+def test_absent_folder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="does not exist"):
+        model_dir(tmp_path / "nowhere")
+
+
+def test_incomplete_folder_lists_missing_files(tmp_path: Path) -> None:
+    (tmp_path / REQUIRED_FILES[0]).write_bytes(b"")
+    with pytest.raises(CheckpointError, match=r"POLYPHONIC_CHARS\.txt"):
+        model_dir(tmp_path)
+
+
+def test_complete_folder_without_runtime_is_a_clear_error(tmp_path: Path) -> None:
+    for name in REQUIRED_FILES:
+        (tmp_path / name).write_bytes(b"")
+    assert model_dir(tmp_path) == tmp_path
+    with pytest.raises(CheckpointError, match="G2PW"):
+        load_reader(tmp_path)
