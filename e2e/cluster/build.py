@@ -8,6 +8,8 @@ even a new key recompiles only what changed.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -15,7 +17,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -204,6 +206,28 @@ def write_kwok_config(settings: ClusterSettings, toolset: Toolset) -> None:
     tmp.replace(toolset.kwok_config)
 
 
+@contextlib.contextmanager
+def _build_lock(root: Path, say: Progress, *, wait: bool = True) -> Iterator[bool]:
+    """Hold ``<root>.lock`` so concurrent test sessions never build into the same folder.
+
+    Yields False (without waiting) when ``wait`` is off and another process holds the lock.
+    """
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with root.with_name(root.name + ".lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not wait:
+                yield False
+                return
+            say(f"another process is building {root.name}; waiting for it")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def ensure_built(settings: ClusterSettings, progress: Progress | None = None) -> Toolset:
     """Build whatever is missing for the current pins and return the toolset.
 
@@ -214,8 +238,17 @@ def ensure_built(settings: ClusterSettings, progress: Progress | None = None) ->
     toolset = toolset_for(settings)
     if toolset.complete():
         return toolset
+    with _build_lock(toolset.root, say):
+        if not toolset.complete():  # another process may have finished it while we waited
+            _build_missing(settings, toolset, say)
+    _prune_other_keys(settings, toolset, say)
+    return toolset
+
+
+def _build_missing(settings: ClusterSettings, toolset: Toolset, say: Progress) -> None:
     for folder in (toolset.bin_dir, toolset.log_dir, settings.go_dir):
         folder.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(toolset.root / "staging", ignore_errors=True)  # left by an interrupted build
     missing = [c for c in COMPONENTS if not toolset.binary(c.name).is_file()]
     say(f"building {len(missing)} binaries into {toolset.bin_dir} (the first build takes many minutes)")
     total_start = time.monotonic()
@@ -228,13 +261,14 @@ def ensure_built(settings: ClusterSettings, progress: Progress | None = None) ->
         write_kwok_config(settings, toolset)
     shutil.rmtree(toolset.root / "staging", ignore_errors=True)
     say(f"all binaries ready in {time.monotonic() - total_start:.0f}s")
-    _prune_other_keys(settings, toolset, say)
-    return toolset
 
 
 def _prune_other_keys(settings: ClusterSettings, keep: Toolset, say: Progress) -> None:
     """Remove binaries of older pins (about 0.5 GB each); the Go caches make going back cheap."""
     for folder in settings.cache_dir.glob("k8s-*"):
-        if folder.is_dir() and folder != keep.root:
-            say(f"removing binaries of an older pin: {folder}")
-            shutil.rmtree(folder, ignore_errors=True)
+        if not folder.is_dir() or folder == keep.root:
+            continue
+        with _build_lock(folder, say, wait=False) as free:
+            if free:  # a folder still being built by another session is left alone
+                say(f"removing binaries of an older pin: {folder}")
+                shutil.rmtree(folder, ignore_errors=True)
