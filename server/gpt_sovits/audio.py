@@ -72,6 +72,15 @@ def load_audio(path: Path, target_rate: int) -> np.ndarray:
 
     Raises :class:`AudioError` naming the file when it is missing, unreadable or empty.
     """
+    mono, rate = read_audio(path)
+    return resample(mono, rate, target_rate)
+
+
+def read_audio(path: Path) -> tuple[np.ndarray, int]:
+    """Read an audio file as mono float32 at its own rate; returns ``(wave, rate)``.
+
+    Raises :class:`AudioError` naming the file when it is missing, unreadable or empty.
+    """
     path = Path(path)
     if not path.is_file():
         raise AudioError(f"{path}: audio file not found")
@@ -81,8 +90,7 @@ def load_audio(path: Path, target_rate: int) -> np.ndarray:
         raise AudioError(f"{path}: not a readable audio file ({exc})") from exc
     if data.shape[0] == 0:
         raise AudioError(f"{path}: audio file holds no samples")
-    mono = data.mean(axis=1).astype(np.float32)
-    return resample(mono, int(rate), target_rate)
+    return data.mean(axis=1).astype(np.float32), int(rate)
 
 
 def peak_guard(wave: torch.Tensor, limit: float = 1.0) -> torch.Tensor:

@@ -70,3 +70,29 @@ class SslFeatureExtractor:
             hidden = self.model(wave.to(device=param.device, dtype=param.dtype)).last_hidden_state
         features: torch.Tensor = hidden.transpose(1, 2)
         return features
+
+
+def write_random_hubert(folder: Path | str, hidden_size: int = 768, seed: int = 0) -> Path:
+    """Save a small randomly initialised HuBERT (one layer) to ``folder``, for demos and tests.
+
+    Its features are meaningless (random weights); ``hidden_size`` must match the SoVITS
+    model's ``ssl_dim`` (768) for prompt extraction to run.
+    """
+    from transformers import HubertConfig, HubertModel
+
+    config = HubertConfig(
+        hidden_size=hidden_size,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        intermediate_size=256,
+        conv_dim=(32,) * 7,
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=16,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = HubertModel(config)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(folder))
+    return folder

@@ -1,0 +1,94 @@
+"""Speaker references from real audio files: spectrogram, speaker vector and prompt codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from gpt_sovits.audio import linear_spectrogram, load_audio
+from gpt_sovits.errors import AudioError
+from gpt_sovits.sovits import SovitsSynthesizer, load_sovits
+from gpt_sovits.sovits.reference import build_reference
+from gpt_sovits.ssl import PROMPT_TAIL_SAMPLES, SslFeatureExtractor, write_random_hubert
+
+
+@pytest.fixture(scope="module")
+def model(conformance_dir: Path) -> SovitsSynthesizer:
+    return load_sovits(conformance_dir / "sovits_tiny.pth")
+
+
+@pytest.fixture(scope="module")
+def ssl(tmp_path_factory: pytest.TempPathFactory) -> SslFeatureExtractor:
+    return SslFeatureExtractor.from_folder(write_random_hubert(tmp_path_factory.mktemp("hubert")))
+
+
+def _wav(path: Path, seconds: float, rate: int = 24000) -> Path:
+    rng = np.random.default_rng(1)
+    t = np.arange(int(seconds * rate)) / rate
+    wave = 0.4 * np.sin(2 * np.pi * 220 * t) + 0.05 * rng.standard_normal(t.shape)
+    soundfile.write(path, wave.astype(np.float32), rate, subtype="PCM_16")
+    return path
+
+
+def test_sovits_reference_from_file(
+    tmp_path: Path, model: SovitsSynthesizer, ssl: SslFeatureExtractor
+) -> None:
+    ref = _wav(tmp_path / "ref.wav", 4.0)
+    aux = _wav(tmp_path / "aux.wav", 2.0)
+    reference = build_reference(model, ref, [aux], ssl=ssl)
+    main_spec = linear_spectrogram(torch.from_numpy(load_audio(ref, 32000)))
+    torch.testing.assert_close(reference.specs[0], main_spec)
+    assert len(reference.specs) == 2
+    assert reference.ge is not None
+    assert reference.ge.shape == (1, 512, 1)
+    # 4 s at 16 kHz plus the silent tail → 50 Hz HuBERT frames → 25 Hz codes.
+    codes = reference.prompt_codes
+    assert codes is not None
+    hubert_frames = ssl(np.zeros(64000 + PROMPT_TAIL_SAMPLES, dtype=np.float32)).shape[-1]
+    assert codes.shape == (hubert_frames // 2,)
+    assert codes.dtype == torch.int64
+    assert int(codes.max()) < 1024
+    wav = model.decode(codes.view(1, 1, -1), torch.tensor([[5, 9, 12, 40]]), ge=reference.ge, noise_scale=0.0)
+    assert wav.shape == (1, 1, codes.numel() * 2 * 640)
+
+
+def test_sovits_reference_free_has_no_prompt(tmp_path: Path, model: SovitsSynthesizer) -> None:
+    reference = build_reference(model, _wav(tmp_path / "ref.wav", 1.0))
+    assert reference.prompt_codes is None
+    assert reference.ge is not None
+
+
+def test_sovits_reference_too_short_for_prompt(
+    tmp_path: Path, model: SovitsSynthesizer, ssl: SslFeatureExtractor
+) -> None:
+    with pytest.raises(AudioError, match="3 to 10 seconds"):
+        build_reference(model, _wav(tmp_path / "short.wav", 1.5), ssl=ssl)
+
+
+def test_sovits_package_never_imports_fastapi() -> None:
+    code = (
+        "import sys, gpt_sovits.sovits, gpt_sovits.sovits.demo, gpt_sovits.sovits.reference, "
+        "gpt_sovits.audio, gpt_sovits.ssl; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('fastapi', 'starlette', 'uvicorn')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_sovits_fp16_on_gpu_tracks_fp32(conformance_dir: Path) -> None:
+    golden = torch.load(conformance_dir / "sovits_golden.pt")
+    specs = torch.load(conformance_dir / "spectrogram_golden.pt")
+    model = load_sovits(conformance_dir / "sovits_tiny.pth", device="cuda", dtype=torch.float16)
+    wav = model.decode(
+        golden["codes"].cuda(), golden["text"].cuda(), [specs["spec_33333"].cuda()], noise_scale=0.0
+    )
+    expected = golden["wav_ns0_speed1"]
+    assert (wav.float().cpu() - expected).abs().max() / expected.abs().max() < 5e-2
