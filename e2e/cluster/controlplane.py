@@ -453,6 +453,8 @@ class LocalControlPlane:
                 "--kubelet-use-node-status-port",
                 "--kubelet-preferred-address-types=InternalIP",
                 "--metric-resolution=10s",
+                # Must stay below the resolution; kwok answers on loopback in milliseconds.
+                "--kubelet-request-timeout=5s",
             ]
 
         def ready(ports: list[int]) -> Callable[[], bool]:
