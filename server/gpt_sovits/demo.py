@@ -1,0 +1,167 @@
+"""A complete demo bundle: random weights, a synthetic reference clip and a speakers file.
+
+EVERYTHING HERE PRODUCES NON-SPEECH AUDIO. The weights are small and randomly initialised (in
+the official on-disk formats, so they load through the same code as real ones) and the
+reference clip is a few seconds of harmonic tones. The bundle lets the server and the tests run
+the whole pipeline without downloading a trained model. It is deterministic for a seed and
+cached: a folder that already holds a complete bundle of the same seed is reused as is.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile
+import torch
+import yaml
+
+from gpt_sovits.sovits.demo import write_random_sovits
+from gpt_sovits.t2s.demo import write_demo_t2s
+
+DEMO_NOTICE = "DEMO bundle: random weights and a synthetic tone clip; the audio it produces is NOT speech"
+# Bump when the bundle's layout or contents change, so stale caches are rebuilt.
+_FORMAT = 1
+_MANIFEST = "demo.json"
+_REFERENCE_RATE = 32000
+_REFERENCE_SECONDS = 4.0
+DEMO_PROMPT_TEXT = "这是一段演示用的参考音频。"
+DEMO_PROMPT_LANGUAGE = "zh"
+
+
+@dataclass(frozen=True)
+class DemoBundle:
+    """Paths of a demo bundle's files (``bert_dir`` is None: Chinese gets zero BERT features)."""
+
+    folder: Path
+    gpt_weights: Path
+    sovits_weights: Path
+    hubert_dir: Path
+    reference_audio: Path
+    speakers_file: Path
+    bert_dir: Path | None = None
+
+    @classmethod
+    def at(cls, folder: Path) -> DemoBundle:
+        """The bundle layout inside ``folder`` (files may not exist yet)."""
+        return cls(
+            folder=folder,
+            gpt_weights=folder / "demo-gpt.ckpt",
+            sovits_weights=folder / "demo-sovits.pth",
+            hubert_dir=folder / "demo-hubert",
+            reference_audio=folder / "demo-reference.wav",
+            speakers_file=folder / "speakers.yaml",
+        )
+
+    def files(self) -> list[Path]:
+        """Every file the bundle needs."""
+        return [
+            self.gpt_weights,
+            self.sovits_weights,
+            self.hubert_dir / "config.json",
+            self.reference_audio,
+            self.speakers_file,
+        ]
+
+
+def synthetic_reference(seed: int = 0, seconds: float = _REFERENCE_SECONDS) -> np.ndarray:
+    """A voice-like but non-speech clip at 32 kHz: gliding harmonic tones with a syllabic envelope."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(round(seconds * _REFERENCE_RATE)) / _REFERENCE_RATE
+    f0 = 140.0 + 40.0 * np.sin(2 * np.pi * 0.5 * t + rng.uniform(0, np.pi))
+    phase = 2 * np.pi * np.cumsum(f0) / _REFERENCE_RATE
+    wave = sum(np.sin(k * phase + rng.uniform(0, 2 * np.pi)) / k for k in range(1, 7))
+    envelope = 0.55 + 0.45 * np.sin(2 * np.pi * 4.0 * t) ** 2
+    wave = wave * envelope + 0.01 * rng.standard_normal(t.shape)
+    # Fade in/out so the clip starts and ends silent.
+    ramp = np.minimum(1.0, np.minimum(t, t[-1] - t) / 0.05)
+    wave = wave * ramp
+    out: np.ndarray = (0.5 * wave / np.abs(wave).max()).astype(np.float32)
+    return out
+
+
+def _write_hubert(folder: Path, seed: int) -> None:
+    """A one-layer random HuBERT of the real width (768) and hop (320), saved for offline loading."""
+    from transformers import HubertConfig, HubertModel
+
+    config = HubertConfig(
+        hidden_size=768,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        intermediate_size=256,
+        conv_dim=(32,) * 7,
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=16,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = HubertModel(config).eval()
+    model.save_pretrained(folder)
+
+
+def _write_speakers(bundle: DemoBundle) -> None:
+    speakers = [
+        {
+            "id": "demo",
+            "name": "Demo voice (non-speech)",
+            "refAudio": str(bundle.reference_audio),
+            "promptText": DEMO_PROMPT_TEXT,
+            "promptLanguage": DEMO_PROMPT_LANGUAGE,
+        },
+        {
+            "id": "demo-free",
+            "name": "Demo voice, reference-free (non-speech)",
+            "refAudio": str(bundle.reference_audio),
+            "promptText": "",
+            "promptLanguage": DEMO_PROMPT_LANGUAGE,
+        },
+    ]
+    text = f"# {DEMO_NOTICE}\n" + yaml.safe_dump(speakers, allow_unicode=True, sort_keys=False)
+    bundle.speakers_file.write_text(text, encoding="utf-8")
+
+
+def _manifest(seed: int) -> dict[str, object]:
+    return {"format": _FORMAT, "seed": seed, "notice": DEMO_NOTICE}
+
+
+def _is_complete(bundle: DemoBundle, seed: int) -> bool:
+    manifest = bundle.folder / _MANIFEST
+    try:
+        stored = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return bool(stored == _manifest(seed) and all(p.is_file() for p in bundle.files()))
+
+
+def _build(bundle: DemoBundle, seed: int) -> None:
+    (bundle.folder / _MANIFEST).unlink(missing_ok=True)
+    write_demo_t2s(bundle.gpt_weights, seed=seed)
+    write_random_sovits(bundle.sovits_weights, seed=seed)
+    if bundle.hubert_dir.exists():
+        shutil.rmtree(bundle.hubert_dir)
+    _write_hubert(bundle.hubert_dir, seed)
+    soundfile.write(str(bundle.reference_audio), synthetic_reference(seed), _REFERENCE_RATE, subtype="PCM_16")
+    _write_speakers(bundle)
+    # Written last: its presence marks a complete bundle.
+    (bundle.folder / _MANIFEST).write_text(json.dumps(_manifest(seed), indent=2), encoding="utf-8")
+
+
+def ensure_demo_bundle(folder: Path, seed: int = 0) -> DemoBundle:
+    """Create the demo bundle in ``folder`` unless a complete one of the same seed is already there.
+
+    Safe to call from several processes at once: the build holds a file lock in the folder.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    bundle = DemoBundle.at(folder.resolve())
+    if _is_complete(bundle, seed):
+        return bundle
+    with (folder / ".demo.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _is_complete(bundle, seed):
+            _build(bundle, seed)
+    return bundle

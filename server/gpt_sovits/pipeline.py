@@ -1,0 +1,359 @@
+"""The synthesis pipeline: text + speaker reference → float32 waveform at the model's rate.
+
+Per sentence: the text frontend gives phone ids and BERT features; the reference gives prompt
+phones/features (its transcript), prompt semantic ids (HuBERT → ``ssl_proj`` → quantizer) and a
+speaker vector (from its 32 kHz linear spectrogram). The GPT continues ``prompt ++ target`` phones
+from the prompt ids; SoVITS turns the new ids and the target phones (only) into audio.
+
+Several sentences, of one request or of many, go through ONE batched GPT decode; each keeps its
+own sampling settings and seed, so its result never depends on its batch mates. Reference
+features are computed once per (file, modification time, transcript, language) and cached.
+The loaded models are never modified: one ``Synthesizer`` serves any number of threads' calls
+sequentially, and several (one per voice model) can live side by side.
+
+Token budget: a trained GPT stops on its own EOS; random demo weights rarely emit it, so every
+sentence also has a cap on generated ids: ``SynthesisParams.max_tokens_per_sentence`` when set,
+else ``50 + 8 × target phones`` (about 0.3 s of audio per phone, far above natural speech) and
+never more than the decoder's 1500-step limit.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gpt_sovits.audio import linear_spectrogram, load_audio, peak_guard, reference_peak_guard
+from gpt_sovits.bert import BertFeatureExtractor, text_features
+from gpt_sovits.device import Placement, resolve
+from gpt_sovits.errors import AudioError, CheckpointError, GptSovitsError, TextError
+from gpt_sovits.sovits import SovitsSynthesizer, load_sovits
+from gpt_sovits.ssl import SSL_SAMPLE_RATE, SslFeatureExtractor, prompt_wave
+from gpt_sovits.t2s import DecodeRequest, SamplingParams, Text2SemanticDecoder, decode_batch, load_t2s
+from gpt_sovits.t2s.decode import MAX_DECODE_STEPS
+from gpt_sovits.text.frontend import text_to_phones
+from gpt_sovits.text.split import SPLIT_MARKS, prepare_text
+
+# Default token budget per sentence: a floor plus a generous allowance per target phone.
+_TOKEN_BUDGET_BASE = 50
+_TOKENS_PER_PHONE = 8
+# Reference features kept per synthesizer (one entry per speaker/transcript pair).
+_REFERENCE_CACHE_SIZE = 64
+# Seeds are drawn from the int64 range; derived per-sentence seeds wrap inside it.
+_SEED_MODULUS = 2**63
+
+
+@dataclass(frozen=True)
+class VoiceReference:
+    """A speaker: a 3–10 s reference clip and its transcript (empty transcript: reference-free)."""
+
+    ref_audio: Path
+    prompt_text: str = ""
+    prompt_language: str = "zh"
+
+    @property
+    def reference_free(self) -> bool:
+        """True when no transcript is given: the GPT then starts without prompt ids."""
+        return not self.prompt_text.strip()
+
+
+@dataclass(frozen=True)
+class SynthesisParams:
+    """Per-request synthesis settings (the official API defaults)."""
+
+    language: str = "auto"
+    top_k: int = 15
+    top_p: float = 1.0
+    temperature: float = 1.0
+    repetition_penalty: float = 1.35
+    seed: int | None = None
+    speed: float = 1.0
+    text_split_method: str = "cut5"
+    fragment_interval_s: float = 0.3
+    noise_scale: float = 0.5
+    max_tokens_per_sentence: int | None = None
+
+    def __post_init__(self) -> None:
+        """Reject values no component can use, naming the field."""
+        if self.speed <= 0:
+            raise ValueError(f"speed must be positive, got {self.speed}")
+        if self.fragment_interval_s < 0:
+            raise ValueError(f"fragment_interval_s must be >= 0, got {self.fragment_interval_s}")
+        if self.max_tokens_per_sentence is not None and self.max_tokens_per_sentence < 1:
+            raise ValueError(f"max_tokens_per_sentence must be >= 1, got {self.max_tokens_per_sentence}")
+
+    @property
+    def sampling(self) -> SamplingParams:
+        """The sampler's share of the settings."""
+        return SamplingParams(
+            top_k=self.top_k,
+            top_p=self.top_p,
+            temperature=self.temperature,
+            repetition_penalty=self.repetition_penalty,
+        )
+
+    def token_budget(self, n_phones: int) -> int:
+        """Most semantic ids one sentence of ``n_phones`` target phones may produce."""
+        budget = self.max_tokens_per_sentence
+        if budget is None:
+            budget = _TOKEN_BUDGET_BASE + _TOKENS_PER_PHONE * n_phones
+        return max(1, min(budget, MAX_DECODE_STEPS))
+
+
+@dataclass(frozen=True)
+class SentenceJob:
+    """One sentence to synthesise with its speaker and settings (``params.seed`` is its own seed)."""
+
+    text: str
+    reference: VoiceReference
+    params: SynthesisParams = field(default_factory=SynthesisParams)
+
+
+@dataclass(frozen=True)
+class ReferenceFeatures:
+    """Everything a speaker reference contributes, computed once.
+
+    ``prompt_semantic`` [Tp] int64 (empty when reference-free), ``prompt_phones`` [Pp] int64,
+    ``prompt_bert`` [1024, Pp] float32, ``spectrogram`` [1, 1025, Ts], ``speaker`` (SoVITS ``ge``).
+    """
+
+    prompt_semantic: torch.Tensor
+    prompt_phones: torch.Tensor
+    prompt_bert: torch.Tensor
+    spectrogram: torch.Tensor
+    speaker: torch.Tensor | None
+
+    @property
+    def reference_free(self) -> bool:
+        """True when the GPT starts without prompt ids."""
+        return self.prompt_semantic.numel() == 0
+
+
+@dataclass(frozen=True)
+class _PreparedJob:
+    """A job after the frontend: what the GPT decode and SoVITS need."""
+
+    job: SentenceJob
+    reference: ReferenceFeatures
+    target_phones: torch.Tensor
+    request: DecodeRequest
+
+
+def _prompt_sentence(text: str, language: str) -> str:
+    """The transcript as the official path feeds it: trimmed, ending with a stop mark."""
+    text = text.strip("\n")
+    if text and text[-1] not in SPLIT_MARKS:
+        text += "." if language == "en" else "。"
+    return text
+
+
+def _derive_seed(seed: int | None, index: int) -> int | None:
+    """Sentence ``index``'s seed from the request seed (distinct streams per sentence)."""
+    return None if seed is None else (seed + index) % _SEED_MODULUS
+
+
+class Synthesizer:
+    """GPT + SoVITS (+ optional BERT and HuBERT) on one device, ready to synthesise."""
+
+    def __init__(
+        self,
+        t2s: Text2SemanticDecoder,
+        sovits: SovitsSynthesizer,
+        bert: BertFeatureExtractor | None,
+        ssl: SslFeatureExtractor | None,
+        placement: Placement,
+    ) -> None:
+        if sovits.config.n_symbols != t2s.config.phoneme_vocab_size:
+            raise CheckpointError(
+                f"GPT and SoVITS disagree on the phone table ({t2s.config.phoneme_vocab_size} vs "
+                f"{sovits.config.n_symbols} symbols): load weights of the same version"
+            )
+        self.t2s = t2s
+        self.sovits = sovits
+        self.bert = bert
+        self.ssl = ssl
+        self.placement = placement
+        self._references: OrderedDict[tuple[object, ...], ReferenceFeatures] = OrderedDict()
+        self._lock = threading.Lock()
+        #: How many times reference features were computed (cache misses).
+        self.reference_computations = 0
+
+    @classmethod
+    def load(
+        cls,
+        gpt_weights: Path | str,
+        sovits_weights: Path | str,
+        bert_dir: Path | str | None = None,
+        hubert_dir: Path | str | None = None,
+        device: str = "auto",
+        precision: str = "auto",
+    ) -> Synthesizer:
+        """Load every model onto one device at one precision.
+
+        Without ``bert_dir`` Chinese text gets zero BERT features (what the demo weights use);
+        without ``hubert_dir`` only reference-free voices (no transcript) can be used.
+        """
+        placement = resolve(device, precision)
+        dev, dtype = placement.device, placement.dtype
+        t2s = load_t2s(gpt_weights, device=dev, dtype=dtype)
+        sovits = load_sovits(sovits_weights, device=dev, dtype=dtype)
+        bert = None if bert_dir is None else BertFeatureExtractor.from_folder(bert_dir, dev, dtype)
+        ssl = None if hubert_dir is None else SslFeatureExtractor.from_folder(hubert_dir, dev, dtype)
+        return cls(t2s, sovits, bert, ssl, placement)
+
+    @property
+    def sample_rate(self) -> int:
+        """Output sample rate in Hz (32000 for v2)."""
+        return self.sovits.sampling_rate
+
+    @property
+    def device(self) -> torch.device:
+        """Where the models run."""
+        return self.placement.device
+
+    # --- text ---------------------------------------------------------------------------------
+
+    def split(self, text: str, language: str, method: str = "cut5") -> list[str]:
+        """Request text → sentences synthesised one by one; :class:`TextError` when nothing is left."""
+        pieces = prepare_text(text, language, method)
+        if not pieces:
+            raise TextError("text is empty")
+        return pieces
+
+    def jobs(self, text: str, reference: VoiceReference, params: SynthesisParams) -> list[SentenceJob]:
+        """Split a request into sentence jobs; sentence i gets seed ``params.seed + i``."""
+        return [
+            SentenceJob(piece, reference, replace(params, seed=_derive_seed(params.seed, i)))
+            for i, piece in enumerate(self.split(text, params.language, params.text_split_method))
+        ]
+
+    # --- references ---------------------------------------------------------------------------
+
+    def reference(self, ref: VoiceReference) -> ReferenceFeatures:
+        """Features of a speaker reference, from the cache when the file and transcript are unchanged."""
+        path = Path(ref.ref_audio)
+        try:
+            stat = path.stat()
+        except OSError:
+            raise AudioError(f"{path}: reference audio file not found") from None
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, ref.prompt_text, ref.prompt_language)
+        with self._lock:
+            cached = self._references.get(key)
+            if cached is not None:
+                self._references.move_to_end(key)
+                return cached
+        features = self._compute_reference(path, ref)
+        with self._lock:
+            self.reference_computations += 1
+            self._references[key] = features
+            while len(self._references) > _REFERENCE_CACHE_SIZE:
+                self._references.popitem(last=False)
+        return features
+
+    @torch.inference_mode()
+    def _compute_reference(self, path: Path, ref: VoiceReference) -> ReferenceFeatures:
+        dev = self.device
+        # The 3–10 s rule holds for every reference, transcript or not.
+        wave16k = prompt_wave(load_audio(path, SSL_SAMPLE_RATE))
+        if ref.reference_free:
+            semantic = torch.zeros(0, dtype=torch.long)
+            phones = torch.zeros(0, dtype=torch.long)
+            bert = torch.zeros(1024, 0)
+        else:
+            if self.ssl is None:
+                raise CheckpointError(
+                    f"{path}: a reference with a transcript needs the HuBERT model, and none is loaded"
+                )
+            latent = self.sovits.extract_latent(self.ssl(wave16k))
+            semantic = latent[0, 0].to("cpu", torch.long)
+            prompt = text_to_phones(
+                _prompt_sentence(ref.prompt_text, ref.prompt_language), ref.prompt_language
+            )
+            phones = torch.tensor(prompt.phone_ids, dtype=torch.long)
+            bert = text_features(prompt, self.bert)
+        wave32k = reference_peak_guard(load_audio(path, self.sample_rate))
+        spec = linear_spectrogram(torch.from_numpy(wave32k).to(dev).unsqueeze(0))
+        speaker = self.sovits.speaker_embedding(spec)
+        return ReferenceFeatures(semantic, phones, bert, spec, speaker)
+
+    # --- synthesis ----------------------------------------------------------------------------
+
+    def _prepare(self, job: SentenceJob) -> _PreparedJob:
+        reference = self.reference(job.reference)
+        target = text_to_phones(job.text, job.params.language)
+        target_phones = torch.tensor(target.phone_ids, dtype=torch.long)
+        target_bert = text_features(target, self.bert)
+        request = DecodeRequest(
+            phones=torch.cat([reference.prompt_phones, target_phones]),
+            bert=torch.cat([reference.prompt_bert, target_bert], dim=1),
+            prompt=reference.prompt_semantic,
+            sampling=job.params.sampling,
+            max_new_tokens=job.params.token_budget(target_phones.numel()),
+            seed=job.params.seed,
+        )
+        return _PreparedJob(job, reference, target_phones, request)
+
+    @torch.inference_mode()
+    def _vocode(self, prepared: _PreparedJob, tokens: torch.Tensor) -> np.ndarray:
+        """Semantic ids + target phones → peak-guarded float32 wave (SoVITS, one sentence)."""
+        if tokens.numel() == 0:
+            return np.zeros(0, dtype=np.float32)
+        dev = self.device
+        params = prepared.job.params
+        generator = None
+        if params.seed is not None:
+            generator = torch.Generator(device=dev).manual_seed(params.seed)
+        wave = self.sovits.decode(
+            tokens.to(dev).view(1, 1, -1),
+            prepared.target_phones.to(dev).unsqueeze(0),
+            noise_scale=params.noise_scale,
+            speed=params.speed,
+            generator=generator,
+            ge=prepared.reference.speaker,
+        )
+        guarded = peak_guard(wave[0, 0].float())
+        out: np.ndarray = guarded.cpu().numpy().astype(np.float32, copy=False)
+        return out
+
+    @torch.inference_mode()
+    def synthesize_batch(self, jobs: list[SentenceJob]) -> list[np.ndarray | GptSovitsError]:
+        """Synthesise sentences together: one batched GPT decode, then SoVITS per sentence.
+
+        Results come in job order: a float32 mono wave at :attr:`sample_rate`, or the
+        :class:`GptSovitsError` that job hit (other jobs are unaffected).
+        """
+        results: list[np.ndarray | GptSovitsError | None] = [None] * len(jobs)
+        prepared: list[tuple[int, _PreparedJob]] = []
+        for index, job in enumerate(jobs):
+            try:
+                prepared.append((index, self._prepare(job)))
+            except GptSovitsError as exc:
+                results[index] = exc
+        if prepared:
+            decoded = decode_batch(self.t2s, [p.request for _, p in prepared])
+            for (index, item), result in zip(prepared, decoded, strict=True):
+                try:
+                    results[index] = self._vocode(item, result.tokens)
+                except GptSovitsError as exc:
+                    results[index] = exc
+        return [r for r in results if r is not None]
+
+    def synthesize(self, text: str, ref: VoiceReference, params: SynthesisParams | None = None) -> np.ndarray:
+        """A whole request: split, decode all sentences together, join with fragment silences.
+
+        Each sentence is followed by ``fragment_interval_s`` of silence (the official layout);
+        speed is applied inside SoVITS. Raises the first sentence's error, if any.
+        """
+        params = params or SynthesisParams()
+        jobs = self.jobs(text, ref, params)
+        gap = np.zeros(round(self.sample_rate * params.fragment_interval_s), dtype=np.float32)
+        pieces: list[np.ndarray] = []
+        for result in self.synthesize_batch(jobs):
+            if isinstance(result, GptSovitsError):
+                raise result
+            pieces.extend((result, gap))
+        return np.concatenate(pieces).astype(np.float32, copy=False)
