@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -9,6 +10,20 @@ from torch import nn
 
 # Score given to blocked positions (a large negative number rather than -inf, as the trained models use).
 _BLOCKED = -1e4
+
+
+@functools.lru_cache(maxsize=256)
+def _band(window: int, length: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per (query i, offset k) the key index ``i + k - w`` clamped, and whether it is in range.
+
+    Cached per length: every layer of every call with that length shares the same index tensors.
+    They are built as ordinary tensors (not inference tensors) so autograd callers may use them too.
+    """
+    with torch.inference_mode(False):
+        offsets = torch.arange(2 * window + 1, device=device) - window
+        keys = torch.arange(length, device=device).unsqueeze(1) + offsets.unsqueeze(0)
+        valid = (keys >= 0) & (keys < length)
+        return keys.clamp(0, length - 1), valid
 
 
 class MultiHeadAttention(nn.Module):
@@ -38,14 +53,6 @@ class MultiHeadAttention(nn.Module):
         b, _, t = x.shape
         return x.view(b, self.n_heads, self.head_dim, t).transpose(2, 3)
 
-    def _band(self, length: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per (query i, offset k) the key index ``i + k - w`` clamped, and whether it is in range."""
-        assert self.window is not None
-        offsets = torch.arange(2 * self.window + 1, device=device) - self.window
-        keys = torch.arange(length, device=device).unsqueeze(1) + offsets.unsqueeze(0)
-        valid = (keys >= 0) & (keys < length)
-        return keys.clamp(0, length - 1), valid
-
     def forward(self, x: torch.Tensor, context: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """Attend from ``x`` [B, C, Tq] to ``context`` [B, C, Tk]; ``mask`` [B, 1, Tq, Tk] (0 = blocked)."""
         q = self._heads(self.conv_q(x))
@@ -56,7 +63,7 @@ class MultiHeadAttention(nn.Module):
         band: tuple[torch.Tensor, torch.Tensor] | None = None
         if self.window is not None:
             length = scores.shape[-1]
-            keys, valid = self._band(length, scores.device)
+            keys, valid = _band(self.window, length, scores.device)
             # Relative-key logits per (query, offset), scattered onto the diagonal band.
             rel = torch.matmul(q, self.emb_rel_k[0].transpose(0, 1)) * valid
             local = torch.zeros_like(scores)
