@@ -55,22 +55,26 @@ def _read_archive(path: Path) -> tuple[dict[str, Any], str]:
         raise CheckpointError(f"{path}: SoVITS checkpoint not found")
     if not path.is_file():
         raise CheckpointError(f"{path}: not a file")
-    raw = path.read_bytes()
-    if len(raw) < 4:
-        raise CheckpointError(f"{path}: file is empty or truncated ({len(raw)} bytes)")
-    version = version_from_file_head(raw[:8192], len(raw))
+    size = path.stat().st_size
+    if size < 4:
+        raise CheckpointError(f"{path}: file is empty or truncated ({size} bytes)")
+    # The version is decided from the head and the size, before reading the (large) rest.
+    with path.open("rb") as handle:
+        head = handle.read(8192)
+    version = version_from_file_head(head, size)
     if version not in SUPPORTED_VERSIONS:
         raise CheckpointError(
             f"{path}: this is a SoVITS {version} checkpoint; only v1 and v2 checkpoints are supported"
         )
-    if raw[:2] != b"PK":
-        if raw[:2] not in (b"00", b"01"):
+    source: Path | io.BytesIO = path
+    if head[:2] != b"PK":
+        if head[:2] not in (b"00", b"01"):
             raise CheckpointError(f"{path}: not a checkpoint (no torch zip archive header)")
         # Version-marked exports overwrite the zip magic; restore it before reading.
-        raw = b"PK" + raw[2:]
+        source = io.BytesIO(b"PK" + path.read_bytes()[2:])
     try:
         with torch.serialization.safe_globals([(HParamsStandIn, "utils.HParams")]):
-            loaded = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+            loaded = torch.load(source, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise CheckpointError(
             f"{path}: refused to load: it holds objects other than tensors and configs ({exc})"

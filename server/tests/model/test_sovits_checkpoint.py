@@ -11,6 +11,7 @@ import torch
 
 from gpt_sovits.errors import CheckpointError
 from gpt_sovits.sovits import SovitsConfig, load_sovits, load_sovits_checkpoint, save_sovits_checkpoint
+from gpt_sovits.sovits.config import symbols_version, version_from_file_head
 from gpt_sovits.sovits.demo import random_sovits, write_random_sovits
 from gpt_sovits.sovits.model import export_state_dict
 
@@ -65,6 +66,25 @@ def test_sovits_other_version_header(tmp_path: Path, tiny_bytes: bytes, marker: 
     path = _write(tmp_path, "later.pth", marker + tiny_bytes[2:])
     with pytest.raises(CheckpointError, match=rf"later\.pth: this is a SoVITS {version} checkpoint"):
         load_sovits(path)
+
+
+def test_sovits_v3_sized_file_is_refused_before_reading(tmp_path: Path, tiny_bytes: bytes) -> None:
+    path = _write(tmp_path, "huge.pth", tiny_bytes)
+    # A sparse 800 MiB file: the official size rule calls it v3; nothing past the head is read.
+    with path.open("r+b") as handle:
+        handle.truncate(800 * 1024 * 1024)
+    with pytest.raises(CheckpointError, match=r"huge\.pth: this is a SoVITS v3 checkpoint"):
+        load_sovits(path)
+
+
+def test_sovits_version_rules() -> None:
+    assert version_from_file_head(b"PK\x03\x04" + bytes(100), 50_000_000) == "v2"
+    assert version_from_file_head(b"PK\x03\x04" + bytes(100), 700 * 1024 * 1024) == "v3"
+    assert version_from_file_head(b"03" + bytes(100), 1000) == "v3"
+    assert version_from_file_head(b"00" + bytes(100), 1000) == "v1"
+    assert symbols_version(322) == "v1"
+    assert symbols_version(732) == "v2"
+    assert symbols_version(None) == "v2"
 
 
 def test_sovits_v2_version_header_is_accepted(tmp_path: Path, tiny_bytes: bytes) -> None:
