@@ -120,14 +120,16 @@ def load_sovits_checkpoint(path: Path | str) -> SovitsCheckpoint:
     if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
         raise CheckpointError(f"{path}: checkpoint config has no 'model' section")
     embedding = weights.get(_TEXT_EMBEDDING_KEY)
-    version = symbols_version(None if embedding is None else int(embedding.shape[0]))
     if embedding is None:
         raise CheckpointError(f"{path}: SoVITS checkpoint lacks {_TEXT_EMBEDDING_KEY} (a v3/v4 model?)")
+    # As the official loader does: the symbol table (v1 or v2) follows the embedding's row count.
+    version = symbols_version(int(embedding.shape[0]))
     if str(config["model"].get("resblock", "1")) != "1":
         raise CheckpointError(f"{path}: only resblock type '1' generators are supported")
-    data = config.get("data") if isinstance(config.get("data"), dict) else {}
-    assert isinstance(data, dict)
-    sovits_config = SovitsConfig.from_sections(config["model"], data, version)
+    data = config.get("data")
+    sovits_config = SovitsConfig.from_sections(
+        config["model"], data if isinstance(data, dict) else {}, version
+    )
     info = loaded.get("info", "")
     return SovitsCheckpoint(path=path, config=sovits_config, weights=weights, info=str(info))
 
