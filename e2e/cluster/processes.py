@@ -75,7 +75,8 @@ def pid_runs(pid: int, executable: Path) -> bool:
         exe = str(Path(f"/proc/{pid}/exe").readlink())
     except OSError:
         return False
-    return exe.removesuffix(" (deleted)") == str(executable)
+    # /proc shows the resolved path (with " (deleted)" once the file was replaced or pruned).
+    return exe.removesuffix(" (deleted)") == str(executable.resolve())
 
 
 @dataclass
