@@ -1,4 +1,4 @@
-"""Speaker references from real audio files: spectrogram, speaker vector and prompt codes."""
+"""Reference audio files through the SoVITS side: spectrogram, speaker vector and prompt codes."""
 
 from __future__ import annotations
 
@@ -11,11 +11,16 @@ import pytest
 import soundfile
 import torch
 
-from gpt_sovits.audio import linear_spectrogram, load_audio
+from gpt_sovits.audio import linear_spectrogram, load_audio, reference_peak_guard
 from gpt_sovits.errors import AudioError
 from gpt_sovits.sovits import SovitsSynthesizer, load_sovits
-from gpt_sovits.sovits.reference import build_reference
-from gpt_sovits.ssl import PROMPT_TAIL_SAMPLES, SslFeatureExtractor, write_random_hubert
+from gpt_sovits.ssl import (
+    PROMPT_TAIL_SAMPLES,
+    SSL_SAMPLE_RATE,
+    SslFeatureExtractor,
+    prompt_wave,
+    write_random_hubert,
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,40 +45,34 @@ def test_sovits_reference_from_file(
     tmp_path: Path, model: SovitsSynthesizer, ssl: SslFeatureExtractor
 ) -> None:
     ref = _wav(tmp_path / "ref.wav", 4.0)
-    aux = _wav(tmp_path / "aux.wav", 2.0)
-    reference = build_reference(model, ref, [aux], ssl=ssl)
-    main_spec = linear_spectrogram(torch.from_numpy(load_audio(ref, 32000)))
-    torch.testing.assert_close(reference.specs[0], main_spec)
-    assert len(reference.specs) == 2
-    assert reference.ge is not None
-    assert reference.ge.shape == (1, 512, 1)
-    # 4 s at 16 kHz plus the silent tail → 50 Hz HuBERT frames → 25 Hz codes.
-    codes = reference.prompt_codes
-    assert codes is not None
-    hubert_frames = ssl(np.zeros(64000 + PROMPT_TAIL_SAMPLES, dtype=np.float32)).shape[-1]
-    assert codes.shape == (hubert_frames // 2,)
+    # Speaker vector: 32 kHz spectrogram of the file → ge.
+    spec = linear_spectrogram(torch.from_numpy(reference_peak_guard(load_audio(ref, 32000))))
+    assert spec.shape == (1, 1025, (128000 + 1408 - 2048) // 640 + 1)
+    ge = model.speaker_embedding([spec])
+    assert ge is not None
+    assert ge.shape == (1, 512, 1)
+    # Prompt codes: 16 kHz wave + silent tail → HuBERT (50 Hz) → ssl_proj + codebook (25 Hz).
+    wave16k = prompt_wave(load_audio(ref, SSL_SAMPLE_RATE))
+    assert wave16k.shape == (64000 + PROMPT_TAIL_SAMPLES,)
+    features = ssl(wave16k)
+    assert features.shape[:2] == (1, 768)
+    codes = model.extract_latent(features)[0, 0]
+    assert codes.shape == (features.shape[-1] // 2,)
     assert codes.dtype == torch.int64
     assert int(codes.max()) < 1024
-    wav = model.decode(codes.view(1, 1, -1), torch.tensor([[5, 9, 12, 40]]), ge=reference.ge, noise_scale=0.0)
+    wav = model.decode(codes.view(1, 1, -1), torch.tensor([[5, 9, 12, 40]]), ge=ge, noise_scale=0.0)
     assert wav.shape == (1, 1, codes.numel() * 2 * 640)
+    assert torch.isfinite(wav).all()
 
 
-def test_sovits_reference_free_has_no_prompt(tmp_path: Path, model: SovitsSynthesizer) -> None:
-    reference = build_reference(model, _wav(tmp_path / "ref.wav", 1.0))
-    assert reference.prompt_codes is None
-    assert reference.ge is not None
-
-
-def test_sovits_reference_too_short_for_prompt(
-    tmp_path: Path, model: SovitsSynthesizer, ssl: SslFeatureExtractor
-) -> None:
+def test_sovits_reference_too_short_for_prompt(tmp_path: Path) -> None:
     with pytest.raises(AudioError, match="3 to 10 seconds"):
-        build_reference(model, _wav(tmp_path / "short.wav", 1.5), ssl=ssl)
+        prompt_wave(load_audio(_wav(tmp_path / "short.wav", 1.5), SSL_SAMPLE_RATE))
 
 
 def test_sovits_package_never_imports_fastapi() -> None:
     code = (
-        "import sys, gpt_sovits.sovits, gpt_sovits.sovits.demo, gpt_sovits.sovits.reference, "
+        "import sys, gpt_sovits.sovits, gpt_sovits.sovits.demo, "
         "gpt_sovits.audio, gpt_sovits.ssl; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('fastapi', 'starlette', 'uvicorn')))"
     )
