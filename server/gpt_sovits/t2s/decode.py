@@ -15,6 +15,7 @@ ids were generated; its single-request path keeps them all, its batched path dro
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import torch
@@ -86,6 +87,16 @@ class DecodeResult:
     step_logits: Tensor | None = None
 
 
+@dataclass
+class DecodeStats:
+    """Where the time of one ``decode_batch`` call went (wall seconds), for metrics and benchmarks."""
+
+    prefill_s: float = 0.0
+    decode_s: float = 0.0
+    steps: int = 0
+    tokens: int = 0
+
+
 class _Rows:
     """Per-row decoding state of the live rows, kept aligned with the KV cache rows."""
 
@@ -127,11 +138,19 @@ class _Rows:
 
 @torch.inference_mode()
 def decode_batch(
-    model: Text2SemanticDecoder, requests: list[DecodeRequest], *, record_logits: bool = False
+    model: Text2SemanticDecoder,
+    requests: list[DecodeRequest],
+    *,
+    record_logits: bool = False,
+    stats: DecodeStats | None = None,
 ) -> list[DecodeResult]:
-    """Decode several requests together (KV cache, batched); results in request order."""
+    """Decode several requests together (KV cache, batched); results in request order.
+
+    ``stats``, when given, receives the prefill and decode-loop times and the ids generated.
+    """
     if not requests:
         return []
+    started = time.perf_counter()
     cfg = model.config
     dev = model.device
     eos = cfg.EOS
@@ -157,6 +176,7 @@ def decode_batch(
             )
             prefix[row, width - ty :] = audio[0]
     logits = model.prefill(prefix, prefix_mask(text_lens, audio_lens, width), cache)
+    prefilled = time.perf_counter()
 
     rows = _Rows(requests, cfg.vocab_size, cache.capacity, pad, dev)
     padded = bool((pad > 0).any())
@@ -202,14 +222,24 @@ def decode_batch(
         key_mask = rows.key_valid[:, None, None, : cache.length + 1] if padded else None
         logits = model.decode_step(ids, rows.audio_pos + step, key_mask, cache)
 
-    return [r for r in results if r is not None]
+    done = [r for r in results if r is not None]
+    if stats is not None:
+        stats.prefill_s += prefilled - started
+        stats.decode_s += time.perf_counter() - prefilled
+        stats.steps += step + 1
+        stats.tokens += sum(r.steps for r in done)
+    return done
 
 
 def decode_one(
-    model: Text2SemanticDecoder, request: DecodeRequest, *, record_logits: bool = False
+    model: Text2SemanticDecoder,
+    request: DecodeRequest,
+    *,
+    record_logits: bool = False,
+    stats: DecodeStats | None = None,
 ) -> DecodeResult:
     """Decode a single request with the KV cache."""
-    return decode_batch(model, [request], record_logits=record_logits)[0]
+    return decode_batch(model, [request], record_logits=record_logits, stats=stats)[0]
 
 
 @torch.inference_mode()

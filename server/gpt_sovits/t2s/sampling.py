@@ -68,6 +68,8 @@ def exponential_race(probs: Tensor, generators: Sequence[torch.Generator | None]
     ``generators`` gives each row its own RNG (None = torch's default generator); a row's draw then
     depends only on its own generator, never on its batch mates.
     """
+    if generators is not None and len(generators) != probs.shape[0]:
+        raise ValueError(f"{len(generators)} generators for {probs.shape[0]} rows")
     if generators is None or all(g is None for g in generators):
         q = torch.empty_like(probs).exponential_()
     else:
