@@ -125,9 +125,14 @@ class LocalControlPlane:
     """One named local cluster: its state folder, processes and kubeconfig."""
 
     def __init__(
-        self, settings: ClusterSettings, toolset: Toolset | None = None, progress: Progress | None = None
+        self,
+        settings: ClusterSettings,
+        toolset: Toolset | None = None,
+        progress: Progress | None = None,
+        pick_port: Callable[[], int] = processes.free_port,
     ) -> None:
         self.settings = settings
+        self._pick_port = pick_port
         self.root = settings.cluster_dir
         self._state_file = manifests.state_path(self.root)
         # down/status need no build: the binaries are wherever the recorded cluster took them from.
@@ -227,7 +232,7 @@ class LocalControlPlane:
         """Start one component on fresh free ports, retrying when a port was taken meanwhile."""
         log_file = self.log_dir / f"{name}.log"
         for attempt in range(1, _PORT_ATTEMPTS + 1):
-            ports = [processes.free_port() for _ in range(port_count)]
+            ports = [self._pick_port() for _ in range(port_count)]
             self.say(f"starting {name} (ports {ports})")
             component = processes.start(name, argv(ports), log_file)
             self._record(component, ports)
@@ -241,6 +246,10 @@ class LocalControlPlane:
                 continue
             return ports
         raise AssertionError("unreachable")
+
+    def _suspects(self, first: str) -> list[Component]:
+        """All started components, ``first`` leading: a timeout then shows that one's log."""
+        return sorted(self._started, key=lambda c: c.name != first)
 
     def _record(self, component: Component, ports: list[int]) -> None:
         self._started = [c for c in self._started if c.name != component.name] + [component]
@@ -432,7 +441,7 @@ class LocalControlPlane:
             )  # fmt: skip
             return out.stdout.split() == ["True"] * len(names)
 
-        processes.wait_for("nodes Ready", all_ready, self.settings.start_timeout_s, self._started)
+        processes.wait_for("nodes Ready", all_ready, self.settings.start_timeout_s, self._suspects("kwok"))
 
     def _start_metrics_server(self, cluster: Cluster) -> None:
         pki = self.pki
@@ -474,7 +483,10 @@ class LocalControlPlane:
             return out.stdout.strip() == "True"
 
         processes.wait_for(
-            "metrics.k8s.io Available", available, self.settings.start_timeout_s, self._started
+            "metrics.k8s.io Available",
+            available,
+            self.settings.start_timeout_s,
+            self._suspects("metrics-server"),
         )
 
     # --------------------------------------------------------------- shutdown

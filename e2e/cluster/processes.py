@@ -134,7 +134,8 @@ def wait_for(
     """Poll ``ready`` until it returns True; fail on timeout or as soon as a watched process ends.
 
     Exceptions from ``ready`` count as "not yet" (a server that is still starting refuses
-    connections), but the last one is quoted if time runs out.
+    connections), but the last one is quoted if time runs out. On timeout the error names
+    ``watch[0]`` (the component the condition depends on most) with its log tail.
     """
     deadline = time.monotonic() + timeout
     last_error = ""
