@@ -20,7 +20,8 @@ from pathlib import Path
 _POLL_S = 0.2
 _TAIL_LINES = 40
 # Text a component logs when its port was taken between our check and its bind.
-_PORT_CLASH_MARKERS = ("address already in use", "bind: address already in use")
+_PORT_CLASH_MARKERS = ("address already in use",)
+_START_MARKER = "\n=== "
 
 
 class ComponentError(RuntimeError):
@@ -105,7 +106,8 @@ class Component:
         code = self.exit_code()
         if code is None:
             return
-        tail = log_tail(self.log_file).lower()
+        # Only this start's output counts: the log also holds earlier attempts.
+        tail = log_tail(self.log_file).rsplit(_START_MARKER, 1)[-1].lower()
         error = PortClashError if any(m in tail for m in _PORT_CLASH_MARKERS) else ComponentError
         raise error(self.name, self.log_file, f"exited with code {code}")
 
@@ -114,7 +116,8 @@ def start(name: str, argv: Sequence[str], log_file: Path, env: dict[str, str] | 
     """Start ``argv`` in its own session with stdout and stderr appended to ``log_file``."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as sink:
-        sink.write(f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S')} starting: {' '.join(argv)}\n".encode())
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+        sink.write(f"{_START_MARKER}{stamp} starting: {' '.join(argv)}\n".encode())
         sink.flush()
         # A new session: the CLI can exit and leave it running, and a signal to the group stops
         # anything it forked. stdin is closed so nothing waits on a terminal.

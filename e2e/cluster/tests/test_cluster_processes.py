@@ -86,3 +86,17 @@ def test_free_port_can_be_bound() -> None:
     port = processes.free_port()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))
+
+
+def test_an_earlier_attempts_port_clash_does_not_mislabel_a_later_crash(tmp_path: Path) -> None:
+    log_file = tmp_path / "retry.log"
+    first = processes.start(
+        "retry", [PY, "-c", "print('bind: address already in use'); raise SystemExit(1)"], log_file
+    )
+    with pytest.raises(PortClashError):
+        processes.wait_for("ready", lambda: False, timeout=30, watch=[first])
+    second = processes.start("retry", [PY, "-c", "print('bad config'); raise SystemExit(1)"], log_file)
+    with pytest.raises(ComponentError) as info:
+        processes.wait_for("ready", lambda: False, timeout=30, watch=[second])
+    assert not isinstance(info.value, PortClashError)
+    assert "bad config" in str(info.value)
