@@ -161,6 +161,8 @@ def clear_caches() -> None:
         g2p_en_module._compound,
         en_oov._spell_rules,
         normalize_en_module._words,
+        normalize_en_module._inflect_ordinal,
+        normalize_en_module._ordinal_words,
     ):
         cached.cache_clear()
 

@@ -22,6 +22,8 @@ _POSSESSIVE = re.compile(r"^([a-z]+)('s)$")
 _VOICELESS = {"P", "T", "K", "F", "TH", "HH"}
 _SIBILANT = {"S", "Z", "SH", "ZH", "CH", "JH"}
 _MAX_COMPOUND_PARTS = 4
+_MAX_COMPOUND_LETTERS = 40
+_MAX_PART_LETTERS = 20
 
 
 def tokenize(text: str) -> list[str]:
@@ -39,10 +41,12 @@ def _spell(word: str) -> list[str]:
 @lru_cache(maxsize=65536)
 def _compound(word: str) -> tuple[str, ...] | None:
     """Fewest lexicon words (each ≥ 2 letters) that spell ``word``, or None."""
+    if len(word) > _MAX_COMPOUND_LETTERS:
+        return None  # not a word: read by the letter-to-sound rules instead
     best: list[tuple[str, ...] | None] = [None] * (len(word) + 1)
     best[0] = ()
     for end in range(2, len(word) + 1):
-        for start in range(end - 1):
+        for start in range(max(0, end - _MAX_PART_LETTERS), end - 1):
             prefix = best[start]
             piece = word[start:end]
             if prefix is None or len(prefix) >= _MAX_COMPOUND_PARTS or not en_lexicon.contains(piece):

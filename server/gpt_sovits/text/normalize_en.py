@@ -30,6 +30,8 @@ _UNITS: dict[str, tuple[str, str]] = {
     "°C": ("degree celsius", "degrees celsius"),
     "°F": ("degree fahrenheit", "degrees fahrenheit"),
 }
+_DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_HUGE_NUMBER = re.compile(r"[0-9]{31,}")
 _LIST_NUMBER = re.compile(r"\b([0-9]+)\. ")
 _ARITHMETIC_OPERAND = (
     r"((-?)((\d+)(\.\d+)?[⁰¹²³⁴⁵⁶⁷⁸⁹ˣʸⁿ]*)|(\.\d+[⁰¹²³⁴⁵⁶⁷⁸⁹ˣʸⁿ]*)|([A-Za-z][⁰¹²³⁴⁵⁶⁷⁸⁹ˣʸⁿ]*))"
@@ -40,13 +42,16 @@ _NEGATIVE = re.compile(r"(^|\s+)-(\d+)")
 _THOUSANDS = re.compile(r"([0-9][0-9,]+[0-9])")
 _TIME = re.compile(r"\b([01]?[0-9]|2[0-3]):([0-5][0-9])\b")
 _MEASUREMENT = re.compile(r"\b([0-9]+(\.[0-9]+)?(m|km|km/h|ft|L|tbsp|tsp|h|min|s|°C|°F))\b")
-_POUNDS_BEFORE = re.compile(r"£([0-9.,]*[0-9]+)")
-_POUNDS_AFTER = re.compile(r"([0-9.,]*[0-9]+)£")
-_DOLLARS_BEFORE = re.compile(r"\$([0-9.,]*[0-9]+)")
-_DOLLARS_AFTER = re.compile(r"([(0-9.,]*[0-9]+)\$")
-_DECIMAL = re.compile(r"([0-9]+\.\s*[0-9]+)")
-_FRACTION = re.compile(r"([0-9]+/[0-9]+)")
-_ORDINAL = re.compile(r"[0-9]+(st|nd|rd|th)")
+# "[0-9.,]*[0-9]" matches exactly what the reference's "[0-9.,]*[0-9]+" matches (the run up to its
+# last digit), and a look-behind that forbids starting inside a run changes no match (a match inside
+# a run implies one at its start, further left); both keep long digit strings linear.
+_POUNDS_BEFORE = re.compile(r"£([0-9.,]*[0-9])")
+_POUNDS_AFTER = re.compile(r"(?<![0-9.,])([0-9.,]*[0-9])£")
+_DOLLARS_BEFORE = re.compile(r"\$([0-9.,]*[0-9])")
+_DOLLARS_AFTER = re.compile(r"(?<![(0-9.,])([(0-9.,]*[0-9])\$")
+_DECIMAL = re.compile(r"(?<![0-9])([0-9]+\.\s*[0-9]+)")
+_FRACTION = re.compile(r"(?<![0-9])([0-9]+/[0-9]+)")
+_ORDINAL = re.compile(r"(?<![0-9])[0-9]+(st|nd|rd|th)")
 _INTEGER = re.compile(r"[0-9]+")
 _NOT_KEPT = re.compile(r"[^ A-Za-z'.,?!\-]")
 _CAPITAL_INSIDE_WORD = re.compile(r"(?<!^)(?<!\s)([A-Z])")
@@ -65,13 +70,29 @@ def _words(number: int, andword: str = "and", pairs: bool = False) -> str:
 
     Memoised: inflect spends most of English normalisation time here.
     """
-    if pairs:
-        return str(_engine().number_to_words(str(number), andword=andword, zero="oh", group=2))
-    return str(_engine().number_to_words(str(number), andword=andword))
+    try:
+        if pairs:
+            return str(_engine().number_to_words(str(number), andword=andword, zero="oh", group=2))
+        return str(_engine().number_to_words(str(number), andword=andword))
+    except inflect.NumOutOfRangeError:
+        # Beyond the named powers of ten (~10^33): read the digits one by one.
+        return " ".join(_DIGIT_WORDS[int(d)] for d in str(number))
+
+
+@lru_cache(maxsize=8192)
+def _inflect_ordinal(value: str) -> str:
+    """inflect's ordinal of a number or number words ("1" → "1st", "four" → "fourth"), memoised."""
+    return str(_engine().ordinal(value))
+
+
+@lru_cache(maxsize=8192)
+def _ordinal_words(value: str) -> str:
+    """An ordinal like "22nd" in words ("twenty-second"), memoised."""
+    return str(_engine().number_to_words(value))
 
 
 def _list_number(m: re.Match[str]) -> str:
-    return str(_engine().ordinal(m.group(1))) + ", "
+    return _inflect_ordinal(m.group(1)) + ", "
 
 
 def _arithmetic(m: re.Match[str]) -> str:
@@ -131,12 +152,12 @@ def _fraction(m: re.Match[str]) -> str:
         return said
     if denominator == 2:
         return f"{said} {'half' if numerator == 1 else 'halves'}"
-    ordinal = str(_engine().ordinal(_words(denominator)))
+    ordinal = _inflect_ordinal(_words(denominator))
     return f"{said} {ordinal}{'s' if numerator > 1 else ''}"
 
 
 def _ordinal(m: re.Match[str]) -> str:
-    return str(_engine().number_to_words(m.group(0)))
+    return _ordinal_words(m.group(0))
 
 
 def _integer(m: re.Match[str]) -> str:
@@ -156,8 +177,15 @@ def _strip_accents(text: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFD", text) if unicodedata.category(ch) != "Mn")
 
 
+def _digit_run(m: re.Match[str]) -> str:
+    return " ".join(_DIGIT_WORDS[int(d)] for d in m.group(0))
+
+
 def expand(text: str) -> str:
     """Spell out numbers and symbols, keep only the English character set, split acronyms."""
+    # Absurdly long digit runs are read digit by digit up front: no reading exists for them and
+    # integer conversion of thousands of digits is refused by Python.
+    text = _HUGE_NUMBER.sub(_digit_run, text)
     text = _LIST_NUMBER.sub(_list_number, text)
     while _ARITHMETIC.search(text):
         text = _ARITHMETIC.sub(_arithmetic, text)

@@ -74,7 +74,9 @@ def _time(m: re.Match[str]) -> str:
 
 
 # --- quantities -----------------------------------------------------------------------------
-_TEMPERATURE = re.compile(r"(-?)(\d+(\.\d+)?)(°C|℃|度|摄氏度)")
+# "(?<!\d)" before a digit run changes no match (a match inside a run implies one at its start,
+# which is further left) but keeps long digit strings from costing quadratic time.
+_TEMPERATURE = re.compile(r"(-?)(?<!\d)(\d+(\.\d+)?)(°C|℃|度|摄氏度)")
 _MEASURES: tuple[tuple[str, str], ...] = (
     ("cm2", "平方厘米"),
     ("cm²", "平方厘米"),
@@ -94,15 +96,15 @@ _MEASURES: tuple[tuple[str, str], ...] = (
     ("mm", "毫米"),
     ("s", "秒"),
 )
-_FRACTION = re.compile(r"(-?)(\d+)/(\d+)")
-_PERCENT = re.compile(r"(-?)(\d+(\.\d+)?)%")
+_FRACTION = re.compile(r"(-?)(?<!\d)(\d+)/(\d+)")
+_PERCENT = re.compile(r"(-?)(?<!\d)(\d+(\.\d+)?)%")
 _MOBILE = re.compile(r"(?<!\d)((\+?86 ?)?1([38]\d|5[0-35-9]|7[678]|9[89])\d{8})(?!\d)")
 _TELEPHONE = re.compile(r"(?<!\d)((0(10|2[1-3]|[3-9]\d{2})-?)?[1-9]\d{6,7})(?!\d)")
 _SERVICE_NUMBER = re.compile(r"(400)(-)?\d{3}(-)?\d{4}")
 _RANGE = re.compile(r"(?<![\d+\-×÷=])((-?)((\d+)(\.\d+)?))[-~]((-?)((\d+)(\.\d+)?))(?![\d+\-×÷=])")
 _NEGATIVE = re.compile(r"(-)(\d+)")
-_DECIMAL = re.compile(r"(-?)((\d+)(\.\d+))|(\.(\d+))")
-_NUMBER = re.compile(r"(-?)((\d+)(\.\d+)?)|(\.(\d+))")
+_DECIMAL = re.compile(r"(-?)(?<!\d)((\d+)(\.\d+))|(\.(\d+))")
+_NUMBER = re.compile(r"(-?)(?<!\d)((\d+)(\.\d+)?)|(\.(\d+))")
 _LONG_DIGITS = re.compile(r"\d{3}\d*")
 # Measure words after which an integer is a count (so 2 reads 两). "克" only counts with a prefix.
 _SINGLE_MEASURE_WORDS = (
@@ -113,7 +115,7 @@ _SINGLE_MEASURE_WORDS = (
 )
 _MULTI_MEASURE_WORDS = ("千克", "毫克", "微克", "公分", "微米", "小时", "美元", "十吨")
 _COUNT = re.compile(
-    r"(\d+)([多余几+])?(" + "|".join(_MULTI_MEASURE_WORDS) + "|[" + _SINGLE_MEASURE_WORDS + "])"
+    r"(?<!\d)(\d+)([多余几+])?(" + "|".join(_MULTI_MEASURE_WORDS) + "|[" + _SINGLE_MEASURE_WORDS + "])"
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 DIGIT_CHARS = "零一二三四五六七八九"
 # Powers of ten that have their own character; 万 and 亿 restart the grouping below them.
+_MAX_CARDINAL_DIGITS = 64
 _UNIT_POWERS: tuple[tuple[int, str], ...] = ((8, "亿"), (4, "万"), (3, "千"), (2, "百"), (1, "十"))
 
 
@@ -33,6 +34,8 @@ def read_cardinal(digits: str) -> str:
     digits = digits.lstrip("0")
     if not digits:
         return DIGIT_CHARS[0]
+    if len(digits) > _MAX_CARDINAL_DIGITS:
+        return read_digits(digits)  # no spoken form that long; also bounds the recursion
     parts = _cardinal_parts(digits)
     # 一十X is said 十X at the start of a number.
     if len(parts) >= 2 and parts[0] == "一" and parts[1] == "十":

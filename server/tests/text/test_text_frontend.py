@@ -98,3 +98,17 @@ def test_package_import_is_quiet_and_never_imports_fastapi(tmp_path: Path) -> No
     assert done.stderr == ""  # jieba's banner is silenced
     assert (tmp_path / "cache" / "jieba.cache").is_file()  # cache in the configured folder
     assert not list((_REPO_ROOT / "server").rglob("jieba.cache"))
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("1" * 5000, "en"),  # beyond inflect's range and Python's int-from-string limit
+        ("$" + "1" * 200, "en"),
+        ("1" * 3000 + "元", "zh"),  # beyond any Chinese unit
+        ("1/" * 500, "en"),  # fractions glue into one long non-word
+    ],
+)
+def test_very_long_numbers_are_read_digit_by_digit(text: str, language: str) -> None:
+    result = text_to_phones(text, language)
+    assert len(result.phone_ids) > 100
