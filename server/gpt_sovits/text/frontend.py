@@ -119,7 +119,8 @@ def language_runs(text: str, language: str) -> list[LangRun]:
     if language == "en":
         return [LangRun("en", text)]
     if language == "all_zh":
-        return [LangRun("zh", text)]
+        # English runs stay English; everything else, numbers included, is read as Chinese.
+        return merge_for_request(segment(text, forced_language="zh"), "zh")
     runs = segment(text)
     if language == "auto":
         for run in runs:

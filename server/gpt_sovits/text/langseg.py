@@ -1,12 +1,16 @@
 """Language runs of mixed text: Latin-script English, CJK Chinese, kana Japanese, hangul Korean.
 
-Characters without a language of their own (digits, spaces, punctuation) join the run before them,
-or the first run when they lead the text; text made only of such characters is one English run,
-as the reference segmenter labels pure ASCII/punctuation text.
+Spaces and punctuation join the run before them (or lead the first run). Numbers are placed by the
+reference segmenter's rules: with a forced language they take it; otherwise between two runs of one
+language they join it, after a run ending in punctuation they join the next run, before a run
+starting with punctuation (or when they end in a full stop) the previous one, else the longer
+neighbour (ties: the previous); a text of only numbers is Chinese. A text of only spaces and
+punctuation is one English run, as the reference labels pure ASCII/punctuation text.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -48,25 +52,73 @@ def char_language(char: str) -> str | None:
     return None
 
 
-def segment(text: str) -> list[LangRun]:
-    """Split text into language runs (neutral characters attached as described above)."""
-    runs: list[list[str]] = []  # [lang, text]
+_DIGITS = re.compile(r"[0-9]+(?:[.,:/][0-9]+)*")
+_CLAUSE_PUNCT = frozenset(",.!?，。！？")
+
+
+def _pieces(text: str) -> list[list[str]]:
+    """[lang, text] pieces: letters by script, numbers as "digit", neutral chars attached left."""
+    pieces: list[list[str]] = []
     leading = ""
-    for char in text:
-        lang = char_language(char)
-        if lang is None:
-            if runs:
-                runs[-1][1] += char
-            else:
-                leading += char
-        elif runs and runs[-1][0] == lang:
-            runs[-1][1] += char
+    pos = 0
+    while pos < len(text):
+        number = _DIGITS.match(text, pos)
+        if number:
+            lang: str | None = "digit"
+            chunk = number.group(0)
         else:
-            runs.append([lang, char])
-    if not runs:
-        return [LangRun("en", leading)] if leading else []
-    runs[0][1] = leading + runs[0][1]
-    return [LangRun(lang, piece) for lang, piece in runs]
+            chunk = text[pos]
+            lang = char_language(chunk)
+        pos += len(chunk)
+        if lang is None:
+            if pieces:
+                pieces[-1][1] += chunk
+            else:
+                leading += chunk
+        elif pieces and pieces[-1][0] == lang:
+            pieces[-1][1] += chunk
+        else:
+            pieces.append([lang, chunk])
+    if pieces:
+        pieces[0][1] = leading + pieces[0][1]
+    elif leading:
+        pieces.append(["en", leading])
+    return pieces
+
+
+def _number_language(pieces: list[list[str]], i: int, placed: list[list[str]]) -> str:
+    """Language of the number piece ``pieces[i]`` given the pieces already ``placed`` before it."""
+    last = len(pieces) - 1
+    if placed and i == last:
+        return placed[-1][0]
+    if not placed and i < last:
+        return pieces[1][0]
+    if placed and i < last:
+        previous, following = placed[-1], pieces[i + 1]
+        if previous[0] == following[0]:
+            return previous[0]
+        if previous[1][-1] in _CLAUSE_PUNCT:
+            return following[0]
+        if following[1][0] in _CLAUSE_PUNCT or pieces[i][1][-1] in "。.":
+            return previous[0]
+        return previous[0] if len(previous[1]) >= len(following[1]) else following[0]
+    return "zh"
+
+
+def segment(text: str, forced_language: str | None = None) -> list[LangRun]:
+    """Split text into language runs; ``forced_language`` labels every non-English run (all_zh)."""
+    pieces = _pieces(text)
+    placed: list[list[str]] = []
+    for i, (lang, chunk) in enumerate(pieces):
+        if lang == "digit":
+            lang = forced_language or _number_language(pieces, i, placed)
+        elif forced_language and lang != "en":
+            lang = forced_language
+        if placed and placed[-1][0] == lang:
+            placed[-1][1] += chunk
+        else:
+            placed.append([lang, chunk])
+    return [LangRun(lang, chunk) for lang, chunk in placed]
 
 
 def merge_for_request(runs: list[LangRun], request_language: str) -> list[LangRun]:

@@ -31,10 +31,11 @@ def test_auto_language_reads_each_run_in_its_language() -> None:
     assert result.parts[1].word2ph is None
 
 
-def test_all_zh_reads_everything_as_chinese() -> None:
-    result = text_to_phones("你好hello世界", "all_zh")
-    assert [p.language for p in result.parts] == ["zh"]
-    assert result.norm_text == "你好世界"
+def test_all_zh_reads_numbers_as_chinese_and_keeps_english() -> None:
+    result = text_to_phones("I have 3个苹果", "all_zh")
+    assert [p.language for p in result.parts] == ["en", "zh"]
+    assert result.parts[1].norm_text == "三个苹果"
+    assert text_to_phones("I have 3个苹果", "zh").parts[0].norm_text == "I have three"
 
 
 def test_english_request() -> None:
