@@ -102,6 +102,8 @@ def _stress(phones: list[str]) -> list[str]:
 @lru_cache(maxsize=4096)
 def _spell_rules(word: str) -> tuple[str, ...]:
     letters = re.sub(r"[^a-z]", "", word.lower())
+    # A doubled consonant letter is one sound ("ss", "ll", "tt").
+    letters = re.sub(r"([bcdfghjklmnpqrstvwxz])\1", r"\1", letters)
     # A final silent "e" after a consonant ("mate", "lune") lengthens nothing here but is not said.
     if len(letters) > 2 and letters.endswith("e") and letters[-2] not in "aeiouy":
         letters = letters[:-1]

@@ -2,8 +2,8 @@
 
 Per token: punctuation is kept as a phone; single letters are read as letters ("A" → EY1);
 homographs are resolved offline (:mod:`en_homographs`); otherwise the lexicon, then ≤3-letter
-words spelt out, possessive "'s", compounds split into lexicon words, and finally letter-to-sound
-rules (:mod:`en_oov`).
+words spelt out, possessive "'s", inflected forms of lexicon words (:mod:`en_morphology`),
+compounds split into lexicon words, and finally letter-to-sound rules (:mod:`en_oov`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from gpt_sovits.text import en_lexicon, en_oov
 from gpt_sovits.text.en_homographs import resolve
+from gpt_sovits.text.en_morphology import inflected
 from gpt_sovits.text.symbols import symbol_to_id
 
 # Tokens as the reference tokenizer cuts normalised text: words with inner ' or -, plain words,
@@ -76,6 +77,11 @@ def word_phones(original: str) -> list[str]:
         if stem and stem[-1] in _SIBILANT:
             return [*stem, "AH0", "Z"]
         return [*stem, "Z"]
+    if not re.search("[aeiouy]", word):
+        return _spell(word)  # no vowel letter: an abbreviation such as "llms" or "html"
+    derived = inflected(word)
+    if derived is not None:
+        return derived
     parts = _compound(re.sub(r"[^a-z]", "", word)) if "'" not in word else None
     if parts is not None:
         return [phone for part in parts for phone in word_phones(part)]

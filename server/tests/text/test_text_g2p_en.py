@@ -51,6 +51,27 @@ def test_compound_split_into_lexicon_words() -> None:
     assert word_phones("snowboardshop") == [*word_phones("snowboard"), *word_phones("shop")]
 
 
+@pytest.mark.parametrize(
+    ("word", "stem", "tail"),
+    [
+        ("tokenizers", "token", ["AY2", "Z", "ER0", "Z"]),
+        ("vectorized", "vector", ["AY2", "Z", "D"]),
+        ("unzipping", "unzip", ["IH0", "NG"]),  # doubled consonant
+        ("blogged", "blog", ["D"]),
+        ("friended", "friend", ["IH0", "D"]),
+        ("bookmarked", "bookmark", ["T"]),
+        ("webinars", "webinar", ["Z"]),
+    ],
+)
+def test_inflected_forms_of_lexicon_words(word: str, stem: str, tail: list[str]) -> None:
+    assert en_lexicon.lookup(word) is None
+    assert word_phones(word) == [*word_phones(stem), *tail]
+
+
+def test_words_without_vowels_are_spelt() -> None:
+    assert word_phones("llms") == ["EH1", "L", "EH1", "L", "EH1", "M", "EH1", "S"]
+
+
 def test_oov_rules_give_valid_stressed_arpabet() -> None:
     table = symbol_to_id()
     phones = predict("xqzbrtlk")
@@ -58,6 +79,7 @@ def test_oov_rules_give_valid_stressed_arpabet() -> None:
     assert all(p in table for p in phones)
     assert predict("blick") == ["B", "L", "IH1", "K"]
     assert predict("shote") == ["SH", "AA1", "T"]  # silent final e
+    assert predict("blorpness")[-2:] == ["EH0", "S"]  # doubled letter, one sound
 
 
 @pytest.mark.parametrize(
