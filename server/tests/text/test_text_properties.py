@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gpt_sovits.errors import GptSovitsError
 from gpt_sovits.text.frontend import text_to_phones
+from gpt_sovits.text.langseg import segment
 from gpt_sovits.text.normalize_en import normalize_en
 from gpt_sovits.text.normalize_zh import normalize_zh
+from gpt_sovits.text.request import target_phones
 from gpt_sovits.text.split import CUT_METHODS, cut
 from gpt_sovits.text.symbols import PUNCTUATION, symbols
 
@@ -63,3 +67,26 @@ def test_en_normalisation_output_alphabet(text: str) -> None:
 @given(text=_TEXT, method=st.sampled_from(sorted(CUT_METHODS)))
 def test_cuts_never_crash(text: str, method: str) -> None:
     assert isinstance(cut(text, method), str)
+
+
+@_SETTINGS
+@given(text=_TEXT)
+def test_language_runs_cover_the_text_exactly(text: str) -> None:
+    runs = segment(text)
+    assert "".join(run.text for run in runs) == text
+    assert all(run.lang in {"zh", "en", "ja", "ko"} for run in runs)
+    assert all(a.lang != b.lang for a, b in itertools.pairwise(runs))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_TEXT, method=st.sampled_from(sorted(CUT_METHODS)))
+def test_request_pieces_are_valid_or_a_clear_error(text: str, method: str) -> None:
+    try:
+        results = target_phones(text, "zh", method)
+    except GptSovitsError as error:
+        message = str(error)
+        results = []
+    if not results:
+        assert message
+        return
+    assert all(result.phone_ids for result in results)
