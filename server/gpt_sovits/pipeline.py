@@ -8,8 +8,8 @@ from the prompt ids; SoVITS turns the new ids and the target phones (only) into 
 Several sentences, of one request or of many, go through ONE batched GPT decode; each keeps its
 own sampling settings and seed, so its result never depends on its batch mates. Reference
 features are computed once per (file, modification time, transcript, language) and cached.
-The loaded models are never modified: one ``Synthesizer`` serves any number of threads' calls
-sequentially, and several (one per voice model) can live side by side.
+The loaded models are never modified after load: one ``Synthesizer`` may be called from several
+threads, and several (one per voice model) can live side by side.
 
 Token budget: a trained GPT stops on its own EOS; random demo weights rarely emit it, so every
 sentence also has a cap on generated ids: ``SynthesisParams.max_tokens_per_sentence`` when set,
@@ -63,7 +63,12 @@ class VoiceReference:
 
 @dataclass(frozen=True)
 class SynthesisParams:
-    """Per-request synthesis settings (the official API defaults)."""
+    """Per-request synthesis settings (the official API defaults).
+
+    ``seed`` None draws from torch's global generator (not reproducible); a fixed seed makes the
+    sentence's audio reproducible and independent of its batch mates. ``max_tokens_per_sentence``
+    caps generated semantic ids (see the module docstring for the default).
+    """
 
     language: str = "auto"
     top_k: int = 15
@@ -79,6 +84,8 @@ class SynthesisParams:
 
     def __post_init__(self) -> None:
         """Reject values no component can use, naming the field."""
+        if self.seed is not None and not 0 <= self.seed < _SEED_MODULUS:
+            raise ValueError(f"seed must be in [0, 2**63) or None for a random one, got {self.seed}")
         if self.speed <= 0:
             raise ValueError(f"speed must be positive, got {self.speed}")
         if self.fragment_interval_s < 0:

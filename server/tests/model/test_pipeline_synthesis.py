@@ -244,6 +244,8 @@ def test_pipeline_default_token_budget_follows_phones() -> None:
     assert SynthesisParams(max_tokens_per_sentence=5).token_budget(100) == 5
     with pytest.raises(ValueError, match="speed"):
         SynthesisParams(speed=0)
+    with pytest.raises(ValueError, match="seed"):
+        SynthesisParams(seed=-1)
 
 
 def test_pipeline_without_hubert_only_serves_reference_free_voices(
