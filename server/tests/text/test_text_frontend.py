@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,15 @@ def test_package_import_is_quiet_and_never_imports_fastapi(tmp_path: Path) -> No
 def test_very_long_numbers_are_read_digit_by_digit(text: str, language: str) -> None:
     result = text_to_phones(text, language)
     assert len(result.phone_ids) > 100
+
+
+def test_concurrent_calls_give_the_same_results() -> None:
+    texts = [
+        "我今天用ChatGPT写了一段Python代码。",
+        "The price is $12.50, about 10% off.",
+        "一个人要一心一意。",
+    ] * 8
+    expected = [text_to_phones(t, "zh").phone_ids for t in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(lambda t: text_to_phones(t, "zh").phone_ids, texts))
+    assert got == expected
