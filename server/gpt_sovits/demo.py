@@ -31,6 +31,9 @@ _REFERENCE_RATE = 32000
 _REFERENCE_SECONDS = 4.0
 DEMO_PROMPT_TEXT = "这是一段演示用的参考音频。"
 DEMO_PROMPT_LANGUAGE = "zh"
+#: Suggested ``SynthesisParams.max_tokens_per_sentence`` with demo weights: the random GPT seldom
+#: emits EOS, so without a cap every sentence would run to its phone-based budget (3 s here).
+DEMO_MAX_TOKENS_PER_SENTENCE = 75
 
 
 @dataclass(frozen=True)
