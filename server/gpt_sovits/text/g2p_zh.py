@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
+from pypinyin.contrib.tone_convert import to_finals_tone3, to_initials
 
 from gpt_sovits.errors import TextError
 from gpt_sovits.text.pinyin_phones import pinyin_to_phones
@@ -37,8 +38,6 @@ def word_initials_finals(word: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 def _split_tone3(syllable: str) -> tuple[str, str]:
     """A TONE3 syllable ("zhong1") → (strict initial, final with tone)."""
-    from pypinyin.contrib.tone_convert import to_finals_tone3, to_initials
-
     if not syllable[:1].isalpha():
         return syllable, syllable
     return to_initials(syllable), to_finals_tone3(syllable, neutral_tone_with_five=True)

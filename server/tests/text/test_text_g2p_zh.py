@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pypinyin import Style, pinyin_dict
+from pypinyin import Style, lazy_pinyin, pinyin_dict
 from pypinyin.contrib.tone_convert import to_finals, to_initials, to_normal
 
 from gpt_sovits.errors import TextError
@@ -135,3 +135,15 @@ def test_unmappable_syllable_is_a_text_error() -> None:
         pinyin_to_phones("h", "m5")
     with pytest.raises(TextError):
         pinyin_to_phones("b", "a")
+
+
+def test_a_sentence_reader_replaces_pypinyin_readings() -> None:
+    """The hook G2PW plugs into: one TONE3 reading per character of the sentence."""
+
+    def reader(sentence: str) -> list[str]:
+        readings = lazy_pinyin(sentence, style=Style.TONE3, neutral_tone_with_five=True)
+        return ["chang2" if ch == "长" else r for ch, r in zip(sentence, readings, strict=True)]
+
+    assert clean_text("很长", "zh").phones == ("h", "en2", "zh", "ang3")  # pypinyin's phrase reading
+    assert clean_text("很长", "zh", reader=reader).phones == ("h", "en3", "ch", "ang2")
+    assert clean_text("你好,世界.", "zh", reader=reader).phones == clean_text("你好,世界.", "zh").phones
