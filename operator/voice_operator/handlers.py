@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import threading
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -50,9 +51,43 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.networking.error_backoffs = _bounded_backoff(min(ours.backoff_max_s, 60.0))
     settings.posting.level = logging.INFO  # INFO and above on a VoiceService become Events
     settings.persistence.finalizer = f"{c.GROUP}/finalizer"
+    memo.announcements = Announcements()
     if getattr(memo, "kube", None) is None:
         memo.kube = Kube(load_api_client(), timeout_s=ours.api_timeout_s)
     metrics.serve(ours.metrics_port)
+
+
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """Credentials: the pod's service account when in a cluster, else the kubeconfig."""
+    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+
+
+class Announcements:
+    """The Degraded reason last announced per VoiceService uid, so each problem is posted once.
+
+    Two handlers (the VoiceService's and its Deployment's) may reconcile the same object at the
+    same moment, both before either status write lands; the status alone cannot deduplicate them.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reasons: dict[str, str] = {}
+
+    def should_post(self, uid: str, event: Mapping[str, Any] | None, status: Mapping[str, Any]) -> bool:
+        """Record the current Degraded reason; True when ``event`` is one not posted yet."""
+        reason = _degraded_reason(status)
+        with self._lock:
+            last = self._reasons.pop(uid, None)
+            if reason is not None:
+                self._reasons[uid] = reason
+        return event is not None and last != reason
+
+
+def _degraded_reason(status: Mapping[str, Any]) -> str | None:
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == c.COND_DEGRADED and condition.get("status") == "True":
+            return str(condition.get("reason"))
+    return None
 
 
 def _run(trigger: str, body: Mapping[str, Any], memo: kopf.Memo, logger: logging.Logger | Any) -> Outcome:
@@ -60,7 +95,9 @@ def _run(trigger: str, body: Mapping[str, Any], memo: kopf.Memo, logger: logging
     ours: OperatorSettings = memo.settings
     with metrics.observe(trigger) as record:
         outcome = reconcile(memo.kube, body, default_image=ours.default_image, now=_now())
-        if outcome.event is not None:
+        announcements: Announcements = memo.announcements
+        if announcements.should_post(str(body["metadata"]["uid"]), outcome.event, outcome.status):
+            assert outcome.event is not None
             record.result = "degraded"
             kopf.warn(
                 cast(kopf.Body, body),
@@ -105,6 +142,8 @@ def register(settings: OperatorSettings, registry: kopf.OperatorRegistry) -> Non
     """Register every handler with ``registry``."""
     resource = (c.GROUP, c.VERSION, c.PLURAL)
     kopf.on.startup(registry=registry)(configure)
+    # A registry of our own has none of kopf's default login handlers.
+    kopf.on.login(registry=registry)(login)
     kopf.on.resume(*resource, registry=registry, id="reconcile-resume")(voiceservice_changed)
     kopf.on.create(*resource, registry=registry, id="reconcile-create")(voiceservice_changed)
     kopf.on.update(*resource, registry=registry, id="reconcile-update")(voiceservice_changed)

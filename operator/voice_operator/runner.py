@@ -21,7 +21,9 @@ def run(settings: OperatorSettings) -> None:
             clusterwide=not settings.namespaces,
             namespaces=settings.namespaces,
             standalone=settings.standalone,
-            peering_name=settings.peering_name,
+            # Naming a peering makes kopf wait for its CRD even in standalone mode: name it only
+            # when peering is wanted.
+            peering_name=None if settings.standalone else settings.peering_name,
             liveness_endpoint=f"http://0.0.0.0:{settings.liveness_port}/healthz",
             memo=kopf.Memo(settings=settings),
         )

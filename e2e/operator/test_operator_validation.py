@@ -1,0 +1,88 @@
+"""Bad specs are refused by the API server itself (schema and CEL rules), with clear messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from vsvc_support import Kubectl, voiceservice
+
+pytestmark = pytest.mark.cluster
+
+_MODEL = {"gptWeights": "g.ckpt", "sovitsWeights": "s.pth"}
+
+
+@pytest.mark.parametrize(
+    ("name", "spec", "message"),
+    [
+        (
+            "minmax",
+            {"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}},
+            "autoscaling.minReplicas must not exceed autoscaling.maxReplicas",
+        ),
+        (
+            "nosource",
+            {"model": {**_MODEL, "source": {}}},
+            "model.source needs exactly one of persistentVolumeClaim, hostPath, image, http, huggingFace",
+        ),
+        (
+            "twosources",
+            {"model": {**_MODEL, "source": {"image": {}, "hostPath": {"path": "/m"}}}},
+            "model.source needs exactly one of",
+        ),
+        ("nohost", {"ingress": {"enabled": True}}, "ingress.host is required when ingress.enabled is true"),
+        (
+            "fp16cpu",
+            {"inference": {"precision": "fp16"}},
+            "inference.precision fp16 and bf16 need resources.gpu >= 1",
+        ),
+        (
+            "pdbboth",
+            {"podDisruptionBudget": {"enabled": True, "minAvailable": 1, "maxUnavailable": 1}},
+            "podDisruptionBudget takes minAvailable or maxUnavailable, not both",
+        ),
+        (
+            "badsha",
+            {"model": {**_MODEL, "source": {"http": {"url": "https://e.x/m.tar", "sha256": "nope"}}}},
+            "spec.model.source.http.sha256",
+        ),
+        ("badversion", {"model": {**_MODEL, "version": "v9", "source": {"image": {}}}}, "spec.model.version"),
+        ("batch0", {"inference": {"maxBatchSize": 0}}, "spec.inference.maxBatchSize"),
+        (
+            "dupspeaker",
+            {"speakers": [{"id": "a", "refAudio": "a.wav"}, {"id": "a", "refAudio": "b.wav"}]},
+            "Duplicate value",
+        ),
+        ("Bad-Name", {}, "metadata.name must start with a letter"),
+        ("x" * 51, {}, "metadata.name must be at most 50 characters"),
+        ("nomodel", {"model": None}, "spec.model: Required value"),
+    ],
+)
+def test_bad_spec_is_refused(kubectl: Kubectl, name: str, spec: dict[str, Any], message: str) -> None:
+    manifest = voiceservice(name, **spec)
+    if manifest["spec"].get("model") is None:
+        del manifest["spec"]["model"]
+    result = kubectl.create(manifest, check=False)
+    assert result.returncode != 0, f"accepted: {manifest}"
+    assert message in result.stderr, result.stderr
+    assert kubectl.get("voiceservice", name) is None
+
+
+def test_a_good_spec_is_accepted_with_defaults(kubectl: Kubectl) -> None:
+    kubectl.create(voiceservice("fine"))
+    stored = kubectl.get("voiceservice", "fine")
+    assert stored is not None
+    spec = stored["spec"]
+    assert spec["replicas"] == 1
+    assert spec["model"]["version"] == "v2"
+    assert spec["model"]["source"]["image"]["path"] == "/models"
+    assert spec["inference"]["maxBatchSize"] == 32
+    assert spec["autoscaling"]["targetRequestsPerSecond"] == 50
+    assert spec["service"] == {"type": "ClusterIP", "port": 8000}
+
+
+def test_the_sample_is_accepted(kubectl: Kubectl) -> None:
+    from vsvc_support import ROOT
+
+    result = kubectl.run("apply", "--dry-run=server", "-f", str(ROOT / "e2e" / "samples" / "narrator.yaml"))
+    assert "narrator" in result.stdout
