@@ -127,13 +127,18 @@ def _alive(port: int) -> bool:
 
 
 def start_operator(
-    cluster: Any, namespace: str, log_path: Path, env: dict[str, str] | None = None, *extra: str
+    cluster: Any,
+    namespace: str,
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    *extra: str,
+    standalone: bool = True,
 ) -> OperatorProcess:
     """Start the operator for ``namespace`` and wait for its liveness endpoint."""
     liveness, metrics = _free_port(), _free_port()
     args = [
         str(OPERATOR),
-        "--standalone",
+        *(["--standalone"] if standalone else []),
         "--namespaces",
         namespace,
         "--log-format",

@@ -65,3 +65,13 @@ def test_operator_never_imports_torch() -> None:
 def test_backoff_doubles_and_is_capped() -> None:
     assert _bounded_backoff(10) == [1.0, 2.0, 4.0, 8.0, 10]
     assert _bounded_backoff(1) == [1]
+
+
+def test_peering_priority_is_random_unless_given() -> None:
+    from voice_operator.runner import peering_priority
+
+    assert peering_priority(load_settings(OperatorSettings, ["--peering-priority", "7"])) == 7
+    unset = load_settings(OperatorSettings, [])
+    drawn = {peering_priority(unset) for _ in range(20)}
+    assert len(drawn) > 1
+    assert all(0 <= p < 2**31 for p in drawn)

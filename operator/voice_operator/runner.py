@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 
 import kopf
 
 from voice_operator.settings import OperatorSettings
+
+
+def peering_priority(settings: OperatorSettings) -> int:
+    """This replica's peering priority: the configured one, else a random one.
+
+    kopf pauses every replica when several share the highest priority, so replicas of one
+    Deployment (same settings) must differ; a random 31-bit number makes a tie negligible.
+    """
+    if settings.peering_priority is not None:
+        return settings.peering_priority
+    return secrets.randbelow(2**31)
 
 
 def run(settings: OperatorSettings) -> None:
@@ -24,6 +36,7 @@ def run(settings: OperatorSettings) -> None:
             # Naming a peering makes kopf wait for its CRD even in standalone mode: name it only
             # when peering is wanted.
             peering_name=None if settings.standalone else settings.peering_name,
+            priority=peering_priority(settings),
             liveness_endpoint=f"http://0.0.0.0:{settings.liveness_port}/healthz",
             memo=kopf.Memo(settings=settings),
         )

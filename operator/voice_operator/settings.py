@@ -46,6 +46,13 @@ class OperatorSettings(BaseSettings):
         description="Peering object shared by operator replicas; only one of them acts at a time.",
     )
     standalone: bool = Field(False, description="Act without peering (a single replica, or tests).")
+    peering_priority: int | None = Field(
+        None,
+        ge=0,
+        le=2**31 - 1,
+        description="Priority among replicas (the highest acts); unset picks a random one, since "
+        "replicas of equal priority all pause.",
+    )
     watch_server_timeout_s: int = Field(
         300, ge=10, le=3600, description="Server-side watch timeout (s), so a stalled watch is renewed."
     )
