@@ -205,3 +205,50 @@ def test_deleting_the_voiceservice_removes_its_children(kubectl: Kubectl, operat
         ("hpa", "doomed"),
     ]:
         wait_for(f"{kind}/{name} to be garbage-collected", lambda k=kind, n=name: kubectl.get(k, n) is None)
+
+
+SERVICEMONITOR_CRD: dict[str, Any] = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "servicemonitors.monitoring.coreos.com"},
+    "spec": {
+        "group": "monitoring.coreos.com",
+        "scope": "Namespaced",
+        "names": {"kind": "ServiceMonitor", "plural": "servicemonitors", "singular": "servicemonitor"},
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "properties": {
+                            "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                        },
+                    }
+                },
+            }
+        ],
+    },
+}
+
+
+def test_servicemonitor_once_its_crd_exists(kubectl: Kubectl, operator: OperatorProcess) -> None:
+    # Without the Prometheus Operator's CRD the request is skipped, not an error.
+    kubectl.apply(voiceservice("watched", monitoring={"enabled": True, "interval": "15s"}))
+    wait_for("Ready=True", lambda: ready(kubectl, "watched"))
+    # Create a minimal CRD only where none exists: a real one (e.g. installed by another test) stays.
+    kubectl.cluster.kubectl("create", "-f", "-", input=json.dumps(SERVICEMONITOR_CRD), check=False)
+    kubectl.cluster.kubectl(
+        "wait", "--for=condition=Established", "crd/servicemonitors.monitoring.coreos.com", "--timeout=60s"
+    )
+    monitor = wait_for(
+        "the ServiceMonitor", lambda: kubectl.get("servicemonitors.monitoring.coreos.com", "watched")
+    )
+    assert monitor["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "15s"}]
+    kubectl.patch("voiceservice", "watched", {"spec": {"monitoring": {"enabled": False}}})
+    wait_for(
+        "the ServiceMonitor to go",
+        lambda: kubectl.get("servicemonitors.monitoring.coreos.com", "watched") is None,
+    )
