@@ -76,6 +76,9 @@ def test_apply_creates_children_and_reports_status(kubectl: Kubectl, operator: O
     assert header.split()[:5] == ["NAME", "READY", "PHASE", "REPLICAS", "ENDPOINT"]
     assert row.split()[:5] == ["narrator", "True", "Ready", "1", status["endpoint"]]
     assert "voice_operator_reconciles_total" in operator.metrics()
+    # Routine reconciles (every few seconds here) post no Events; only problems do.
+    own = [e["reason"] for e in kubectl.events("narrator") if e["involvedObject"]["kind"] == "VoiceService"]
+    assert own == []
 
 
 def test_scale_subresource(kubectl: Kubectl, operator: OperatorProcess) -> None:

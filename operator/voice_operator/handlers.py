@@ -42,14 +42,15 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     # A watch that silently stops delivering is renewed by these timeouts (server, then client side).
     settings.watching.server_timeout = ours.watch_server_timeout_s
     settings.watching.client_timeout = ours.watch_client_timeout_s
-    # A stalled TCP connection otherwise hangs a watch forever while liveness stays green.
+    # An unreachable API server fails the connection attempt instead of hanging it.
     settings.watching.connect_timeout = 30
     # Other requests (patches, events) may reuse a pooled connection that silently died.
     settings.networking.request_timeout = ours.api_timeout_s
     settings.networking.connect_timeout = min(ours.api_timeout_s, 30.0)
     settings.batching.error_delays = _bounded_backoff(ours.backoff_max_s)
     settings.networking.error_backoffs = _bounded_backoff(min(ours.backoff_max_s, 60.0))
-    settings.posting.level = logging.INFO  # INFO and above on a VoiceService become Events
+    # Warnings and errors become Events; INFO ("handler succeeded", every resync) would flood them.
+    settings.posting.level = logging.WARNING
     settings.persistence.finalizer = f"{c.GROUP}/finalizer"
     memo.announcements = Announcements()
     if getattr(memo, "kube", None) is None:
@@ -153,8 +154,6 @@ def register(settings: OperatorSettings, registry: kopf.OperatorRegistry) -> Non
         id="resync",
         interval=settings.resync_interval_s,
         initial_delay=settings.resync_interval_s,
-        # Skip the periodic pass while a change handler is still retrying on this object.
-        idle=None,
     )(voiceservice_resync)
     kopf.on.event(
         "apps",
