@@ -75,77 +75,75 @@ def _rollout(deployment: Mapping[str, Any], desired: int | None) -> _Rollout:
     )
 
 
-def _assess(observed: Observed) -> tuple[str, list[dict[str, Any]]]:
-    """The phase and the three conditions (without transition times)."""
-    gen = observed.generation
-    problems = list(observed.problems)
-    deployment = observed.deployment
-    if deployment is None:
-        rollout = _Rollout(0, 0, 0, observed.desired_replicas or 0, False, False)
-    else:
-        rollout = _rollout(deployment, observed.desired_replicas)
+# (status, reason, message) of one condition.
+_Verdict = tuple[bool, str, str]
+
+
+def _ready(rollout: _Rollout | None) -> _Verdict:
+    """Ready: some pods serve (all of them, or part while a rollout goes on)."""
+    if rollout is None:
+        return False, "DeploymentMissing", "the Deployment does not exist yet"
+    if rollout.wanted == 0:
+        return False, "ScaledToZero", "no replicas are wanted"
+    counts = f"{rollout.ready} of {rollout.wanted} replicas ready"
+    if rollout.ready >= rollout.wanted and rollout.updated >= rollout.wanted and rollout.settled:
+        return True, "ReplicasReady", counts
+    if rollout.ready > 0:
+        return True, "PartiallyReady", counts
+    return False, "NoReplicasReady", counts
+
+
+def _progressing(rollout: _Rollout | None) -> _Verdict:
+    """Progressing: the Deployment is being created or rolled out."""
+    if rollout is None:
+        return True, "Creating", "creating the Deployment"
     if rollout.deadline_exceeded:
-        problems.append(
-            Problem("ProgressDeadlineExceeded", "the Deployment made no progress within its deadline")
-        )
-
-    if deployment is None:
-        ready = _condition(c.COND_READY, False, "DeploymentMissing", "the Deployment does not exist yet", gen)
-    elif rollout.wanted == 0:
-        ready = _condition(c.COND_READY, False, "ScaledToZero", "no replicas are wanted", gen)
-    elif rollout.ready >= rollout.wanted and rollout.updated >= rollout.wanted and rollout.settled:
-        ready = _condition(
-            c.COND_READY, True, "ReplicasReady", f"{rollout.ready} of {rollout.wanted} ready", gen
-        )
-    elif rollout.ready > 0:
-        ready = _condition(
-            c.COND_READY, True, "PartiallyReady", f"{rollout.ready} of {rollout.wanted} replicas ready", gen
-        )
-    else:
-        ready = _condition(
-            c.COND_READY, False, "NoReplicasReady", f"0 of {rollout.wanted} replicas ready", gen
-        )
-
-    rolling = deployment is not None and not (
+        return False, "ProgressDeadlineExceeded", "the rollout stopped making progress"
+    done = (
         rollout.settled
         and rollout.updated >= rollout.wanted
         and rollout.ready >= rollout.wanted
         and rollout.replicas <= rollout.wanted
     )
-    if deployment is None:
-        progressing = _condition(c.COND_PROGRESSING, True, "Creating", "creating the Deployment", gen)
-    elif rolling and not rollout.deadline_exceeded:
-        progressing = _condition(
-            c.COND_PROGRESSING,
-            True,
-            "RollingOut",
-            f"{rollout.updated} updated, {rollout.ready} ready of {rollout.wanted} wanted",
-            gen,
-        )
-    else:
-        reason = "ProgressDeadlineExceeded" if rollout.deadline_exceeded else "RolloutComplete"
-        progressing = _condition(c.COND_PROGRESSING, False, reason, "no rollout in progress", gen)
+    if done:
+        return False, "RolloutComplete", "no rollout in progress"
+    return True, "RollingOut", f"{rollout.updated} updated, {rollout.ready} ready of {rollout.wanted} wanted"
 
-    if problems:
-        degraded = _condition(
-            c.COND_DEGRADED,
-            True,
-            problems[0].reason,
-            "; ".join(problem.message for problem in problems),
-            gen,
-        )
-    else:
-        degraded = _condition(c.COND_DEGRADED, False, "AsExpected", "no problems found", gen)
 
+def _degraded(problems: Sequence[Problem]) -> _Verdict:
+    """Degraded: named by the first problem, with every problem's message."""
+    if not problems:
+        return False, "AsExpected", "no problems found"
+    return True, problems[0].reason, "; ".join(problem.message for problem in problems)
+
+
+def _assess(observed: Observed) -> tuple[str, list[dict[str, Any]]]:
+    """The phase and the three conditions (without transition times)."""
+    deployment = observed.deployment
+    rollout = None if deployment is None else _rollout(deployment, observed.desired_replicas)
+    problems = list(observed.problems)
+    if rollout is not None and rollout.deadline_exceeded:
+        problems.append(
+            Problem("ProgressDeadlineExceeded", "the Deployment made no progress within its deadline")
+        )
+    verdicts = {
+        c.COND_READY: _ready(rollout),
+        c.COND_PROGRESSING: _progressing(rollout),
+        c.COND_DEGRADED: _degraded(problems),
+    }
+    conditions = [
+        _condition(kind, status, reason, message, observed.generation)
+        for kind, (status, reason, message) in verdicts.items()
+    ]
     if problems:
         phase = c.PHASE_DEGRADED
-    elif ready["status"] == "True" and progressing["status"] == "False":
+    elif verdicts[c.COND_READY][0] and not verdicts[c.COND_PROGRESSING][0]:
         phase = c.PHASE_READY
     elif deployment is None:
         phase = c.PHASE_PENDING
     else:
         phase = c.PHASE_PROGRESSING
-    return phase, [ready, progressing, degraded]
+    return phase, conditions
 
 
 def _with_transition_times(
