@@ -7,7 +7,9 @@ Default v2 sizes (512 wide, 16 heads, 24 layers), random weights, fp32, 2 thread
 
 Each row is printed next to baselines measured in the same run:
 - "uncached loop": recompute the whole sequence at every step, one request at a time;
-- "sequential KV": the KV-cache loop, one request at a time (what batching has to beat).
+- "sequential KV": the KV-cache loop, one request at a time (what batching has to beat);
+- "matmul cap": the bare weight matmuls of one decode step at that batch size, no attention, no
+  sampling: the ceiling on this machine at this moment.
 "e2e" counts prefill and decode; "decode" counts the decode loop only; "per CPU-s" divides by the
 process CPU time instead of wall time (stable on a shared machine; ideal wall rate with N idle
 cores ≈ N × that). Every figure is the best of ``--repeats`` runs, because the machine may be
@@ -85,6 +87,24 @@ def best_rates(run: Runner, requests: list[DecodeRequest], repeats: int) -> tupl
     return e2e, decode, per_cpu
 
 
+@torch.inference_mode()
+def matmul_cap(model: Text2SemanticDecoder, batch: int, steps: int = 20, repeats: int = 2) -> float:
+    """Ids/s of the bare weight matmuls of a decode step (no attention, no sampling): the ceiling."""
+    weights = [model.ar_predict_layer.weight]
+    for block in model.h.layers:
+        attn = block.self_attn
+        weights += [attn.in_proj_weight, attn.out_proj.weight, block.linear1.weight, block.linear2.weight]
+    inputs = {w.shape[1]: torch.randn(batch, w.shape[1], dtype=w.dtype) for w in weights}
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(steps):
+            for w in weights:
+                torch.nn.functional.linear(inputs[w.shape[1]], w)
+        best = min(best, time.perf_counter() - start)
+    return batch * steps / best
+
+
 def batched(model: Text2SemanticDecoder) -> Runner:
     """All requests together in one batched KV-cache decode."""
     return lambda reqs, stats: decode_batch(model, reqs, stats=stats)
@@ -116,7 +136,7 @@ def main() -> None:
         f"{args.tokens} new ids per request, load average {os.getloadavg()[0]:.1f}"
     )
     header = f"{'mode':<8}{'batch':>6}{'e2e tok/s':>11}{'decode tok/s':>14}{'per CPU-s':>11}"
-    header += f"{'uncached loop':>15}{'sequential KV':>15}{'target':>8}"
+    header += f"{'uncached loop':>15}{'sequential KV':>15}{'matmul cap':>12}{'target':>8}"
     print(header)
 
     for name, dtype in [("fp32", torch.float32)] + ([("bf16", torch.bfloat16)] if args.bf16 else []):
@@ -128,7 +148,7 @@ def main() -> None:
             e2e, decode, per_cpu = best_rates(batched(model), make_requests(size, args.tokens), args.repeats)
             target = TARGETS.get((name, size))
             row = f"{name:<8}{size:>6}{e2e:>11.1f}{decode:>14.1f}{per_cpu:>11.1f}"
-            row += f"{base_uncached:>15.1f}{base_seq:>15.1f}"
+            row += f"{base_uncached:>15.1f}{base_seq:>15.1f}{matmul_cap(model, size):>12.1f}"
             print(row + (f"{target:>8.0f}" if target else f"{'-':>8}"), flush=True)
 
 

@@ -162,20 +162,21 @@ def decode_batch(
     steps_max = max(r.max_new_tokens for r in requests)
     cache = KVCache(cfg.n_layer, n, cfg.head, cfg.head_dim, width + steps_max, dtype=model.dtype, device=dev)
 
-    prefix = torch.zeros(n, width, cfg.hidden_dim, dtype=model.dtype, device=dev)
+    # Row by row: each row's prefix is computed without padding (no wasted work, and exactly the
+    # numbers a batch of one would get), then stored right-aligned in the shared cache.
+    first_logits = []
     for row, r in enumerate(requests):
         tx, ty = r.phones.numel(), r.prompt.numel()
         phones = r.phones.to(dev).unsqueeze(0)
-        text = model.embed_text(
-            phones, r.bert.to(dev).unsqueeze(0), torch.arange(tx, device=dev).unsqueeze(0)
-        )
-        prefix[row, width - tx - ty : width - ty] = text[0]
+        x = model.embed_text(phones, r.bert.to(dev).unsqueeze(0), torch.arange(tx, device=dev).unsqueeze(0))
         if ty:
-            audio = model.embed_audio(
-                r.prompt.to(dev).unsqueeze(0), torch.arange(ty, device=dev).unsqueeze(0)
-            )
-            prefix[row, width - ty :] = audio[0]
-    logits = model.prefill(prefix, prefix_mask(text_lens, audio_lens, width), cache)
+            y = model.embed_audio(r.prompt.to(dev).unsqueeze(0), torch.arange(ty, device=dev).unsqueeze(0))
+            x = torch.cat([x, y], dim=1)
+        mask = prefix_mask(text_lens[row : row + 1], audio_lens[row : row + 1], tx + ty)
+        first_logits.append(model.prefill(x, mask, cache, row=row, start=width - tx - ty))
+        cache.zero_row_prefix(row, width - tx - ty)
+    cache.advance(width)
+    logits = torch.cat(first_logits)
     prefilled = time.perf_counter()
 
     rows = _Rows(requests, cfg.vocab_size, cache.capacity, pad, dev)

@@ -45,6 +45,22 @@ class KVCache:
         values[:, :, start:end].copy_(v)
         return keys[:, :, :end], values[:, :, :end]
 
+    def write_row(self, layer: int, row: int, start: int, k: Tensor, v: Tensor) -> None:
+        """Store one row's ``k``/``v`` ([1, heads, T, head_dim]) at ``start`` (per-row prefill)."""
+        end = start + k.shape[2]
+        if end > self.capacity:
+            raise ValueError(f"KV cache overflow: {end} positions > capacity {self.capacity}")
+        self.keys[layer, row : row + 1, :, start:end].copy_(k)
+        self.values[layer, row : row + 1, :, start:end].copy_(v)
+
+    def zero_row_prefix(self, row: int, end: int) -> None:
+        """Zero positions ``[0, end)`` of ``row`` (left padding): masked out, but they must not hold NaN.
+
+        Attention weights of masked positions are exactly 0, and 0 · NaN would still be NaN.
+        """
+        self.keys[:, row, :, :end].zero_()
+        self.values[:, row, :, :end].zero_()
+
     def advance(self, steps: int) -> None:
         """Mark ``steps`` more positions as filled (after every layer was written)."""
         self.length += steps

@@ -88,17 +88,20 @@ class SelfAttention(nn.Module):
         nn.init.xavier_uniform_(self.in_proj_weight)
 
     def forward(
-        self, x: Tensor, mask: Tensor | None, cache: KVCache | None, layer: int, start: int
+        self, x: Tensor, mask: Tensor | None, cache: KVCache | None, layer: int, start: int, row: int | None
     ) -> Tensor:
         """Attend ``x`` [B, T, D] to itself, or to the cached prefix plus itself when ``cache`` is given.
 
-        ``mask`` is boolean, True = may attend, broadcastable to [B, heads, T, keys].
+        ``mask`` is boolean, True = may attend, broadcastable to [B, heads, T, keys]. With ``row``
+        (a one-row prefill) the new keys/values go to that cache row and ``x`` attends to itself.
         """
         b, t, d = x.shape
         qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)
         # [B, T, 3, H, hd] → three [B, H, T, hd] views without copying.
         q, k, v = qkv.view(b, t, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
-        if cache is not None:
+        if cache is not None and row is not None:
+            cache.write_row(layer, row, start, k, v)
+        elif cache is not None:
             k, v = cache.write(layer, start, k, v)
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return self.out_proj(out.transpose(1, 2).reshape(b, t, d))  # type: ignore[no-any-return]
@@ -117,10 +120,10 @@ class Block(nn.Module):
         self.norm2 = nn.LayerNorm(dim, eps=1e-5)
 
     def forward(
-        self, x: Tensor, mask: Tensor | None, cache: KVCache | None, layer: int, start: int
+        self, x: Tensor, mask: Tensor | None, cache: KVCache | None, layer: int, start: int, row: int | None
     ) -> Tensor:
         """Run the block over ``x`` [B, T, D]."""
-        x = self.norm1(x + self.self_attn(x, mask, cache, layer, start))
+        x = self.norm1(x + self.self_attn(x, mask, cache, layer, start, row))
         return self.norm2(x + self.linear2(F.relu(self.linear1(x))))  # type: ignore[no-any-return]
 
 
@@ -175,12 +178,21 @@ class Text2SemanticDecoder(nn.Module):
     # --- transformer --------------------------------------------------------------------------
 
     def run_blocks(
-        self, x: Tensor, mask: Tensor | None, cache: KVCache | None = None, start: int = 0
+        self,
+        x: Tensor,
+        mask: Tensor | None,
+        cache: KVCache | None = None,
+        start: int = 0,
+        row: int | None = None,
     ) -> Tensor:
-        """All blocks over ``x`` [B, T, D] placed at cache positions ``[start, start+T)``."""
+        """All blocks over ``x`` [B, T, D] placed at cache positions ``[start, start+T)``.
+
+        With ``row``, ``x`` is one row's prefix written to that cache row only; the caller then
+        advances the cache once every row is in.
+        """
         for layer, block in enumerate(self.h.layers):
-            x = block(x, mask, cache, layer, start)
-        if cache is not None:
+            x = block(x, mask, cache, layer, start, row)
+        if cache is not None and row is None:
             cache.advance(x.shape[1])
         return x
 
@@ -188,9 +200,15 @@ class Text2SemanticDecoder(nn.Module):
         """Next-id logits (float32) from hidden states."""
         return self.ar_predict_layer(hidden).float()  # type: ignore[no-any-return]
 
-    def prefill(self, x: Tensor, mask: Tensor | None, cache: KVCache) -> Tensor:
-        """Run the embedded prefix ``x`` [B, S, D] into an empty ``cache``; logits of its last position."""
-        hidden = self.run_blocks(x, mask, cache, start=0)
+    def prefill(
+        self, x: Tensor, mask: Tensor | None, cache: KVCache, *, row: int | None = None, start: int = 0
+    ) -> Tensor:
+        """Run the embedded prefix ``x`` [B, S, D] into ``cache``; logits of its last position.
+
+        With ``row``, ``x`` [1, S, D] is that row's unpadded prefix, stored at ``[start, start+S)``
+        of the row (right-aligned batches prefill row by row: no padding is computed).
+        """
+        hidden = self.run_blocks(x, mask, cache, start=start, row=row)
         return self.logits(hidden[:, -1])
 
     def decode_step(self, ids: Tensor, positions: Tensor, key_mask: Tensor | None, cache: KVCache) -> Tensor:
