@@ -2,8 +2,8 @@
 
 Default v2 sizes, random weights, fp32, 2 threads. The baseline is the same network run the plain
 way: weight norm left as a parametrization, so the effective weights are recomputed on every call.
-Both are measured in the same run; the process CPU time is printed too, since other processes on a
-shared machine inflate the wall-clock figures.
+Both are measured in the same run, calls interleaved; the process CPU time is printed too, since
+other processes on a shared machine inflate the wall-clock figures.
 
 Run: ``python bench/bench_sovits.py [--seconds 5] [--repeats 3] [--threads 2]``.
 """
@@ -44,18 +44,26 @@ def _inputs(seconds: float, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, 
     return codes, text, refer
 
 
-def _time(fn: Callable[[], torch.Tensor], repeats: int) -> tuple[float, float, int]:
-    """Best wall-clock and process-CPU seconds over ``repeats`` calls, after one warm-up call."""
-    fn()  # warm-up: first-call allocations and kernel selection
-    best_wall = best_cpu = float("inf")
+def _time_interleaved(
+    fns: list[Callable[[], torch.Tensor]], repeats: int
+) -> tuple[list[float], list[float], int]:
+    """Best wall-clock and process-CPU seconds per function, calls interleaved (A B A B ...).
+
+    Interleaving spreads load from other processes over both variants instead of one.
+    """
+    for fn in fns:
+        fn()  # warm-up: first-call allocations and kernel selection
+    walls = [float("inf")] * len(fns)
+    cpus = [float("inf")] * len(fns)
     samples = 0
     for _ in range(repeats):
-        wall, cpu = time.perf_counter(), time.process_time()
-        wav = fn()
-        best_wall = min(best_wall, time.perf_counter() - wall)
-        best_cpu = min(best_cpu, time.process_time() - cpu)
-        samples = wav.shape[-1]
-    return best_wall, best_cpu, samples
+        for i, fn in enumerate(fns):
+            wall, cpu = time.perf_counter(), time.process_time()
+            wav = fn()
+            walls[i] = min(walls[i], time.perf_counter() - wall)
+            cpus[i] = min(cpus[i], time.process_time() - cpu)
+            samples = wav.shape[-1]
+    return walls, cpus, samples
 
 
 def main() -> None:
@@ -77,8 +85,9 @@ def main() -> None:
         )
 
     load = os.getloadavg()[0]
-    base_wall, base_cpu, samples = _time(run(baseline), args.repeats)
-    ours_wall, ours_cpu, _ = _time(run(model), args.repeats)
+    (base_wall, ours_wall), (base_cpu, ours_cpu), samples = _time_interleaved(
+        [run(baseline), run(model)], args.repeats
+    )
     audio_s = samples / model.sampling_rate
     print(f"SoVITS decode: default v2 sizes, random weights, CPU fp32, {args.threads} threads")
     print(
