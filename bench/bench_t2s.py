@@ -127,7 +127,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=100, help="new ids per request")
     parser.add_argument("--baseline-tokens", type=int, default=16, help="new ids for the uncached loop")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--bf16", action="store_true", help="also measure bf16 weights")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
