@@ -152,6 +152,7 @@ def decode_batch(
         return []
     started = time.perf_counter()
     cfg = model.config
+    _check_ids(requests, cfg.phoneme_vocab_size, cfg.EOS)
     dev = model.device
     eos = cfg.EOS
     n = len(requests)
@@ -254,6 +255,7 @@ def decode_uncached(
     """
     dev = model.device
     eos = model.config.EOS
+    _check_ids([request], model.config.phoneme_vocab_size, eos)
     phones = request.phones.to(dev).unsqueeze(0)
     bert = request.bert.to(dev).unsqueeze(0)
     y = request.prompt.to(dev).unsqueeze(0)
@@ -284,6 +286,15 @@ def decode_uncached(
                 torch.tensor(generated[:-1], dtype=torch.long), True, step + 1, _stack(recorded)
             )
     return DecodeResult(torch.tensor(generated, dtype=torch.long), False, len(generated), _stack(recorded))
+
+
+def _check_ids(requests: list[DecodeRequest], phone_rows: int, eos: int) -> None:
+    """Reject ids the embeddings cannot look up, naming the request (instead of an index error)."""
+    for i, r in enumerate(requests):
+        for what, ids, limit in (("phone ids", r.phones, phone_rows), ("prompt semantic ids", r.prompt, eos)):
+            if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= limit):
+                low, high = int(ids.min()), int(ids.max())
+                raise ValueError(f"request {i}: {what} must be in [0, {limit}), got {low}..{high}")
 
 
 def _stack(recorded: list[Tensor]) -> Tensor | None:

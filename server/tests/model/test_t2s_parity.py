@@ -12,6 +12,7 @@ from gpt_sovits.t2s import load_t2s
 from gpt_sovits.t2s.decode import (
     EOS_BLOCKED_STEPS,
     DecodeRequest,
+    DecodeStats,
     SamplingParams,
     decode_batch,
     decode_one,
@@ -148,3 +149,19 @@ def test_t2s_half_precision_on_gpu(conformance_dir: Path, golden: dict, dtype: t
         assert alone.step_logits is not None
         # Half precision: compare the first step's logits loosely, ids may legitimately diverge later.
         torch.testing.assert_close(together.step_logits[0], alone.step_logits[0], atol=5e-2, rtol=5e-2)
+
+
+def test_t2s_stats_and_id_checks(tiny: Text2SemanticDecoder, golden: dict) -> None:
+    requests = _requests(golden, 12)
+    stats = DecodeStats()
+    results = decode_batch(tiny, requests, stats=stats)
+    assert stats.steps == 12
+    assert stats.tokens == sum(r.steps for r in results) == 12 + 12 + 6 + 12
+    assert stats.prefill_s > 0
+    assert stats.decode_s > 0
+    bad = DecodeRequest(torch.tensor([1, 732]), torch.zeros(1024, 2), torch.tensor([3]))
+    with pytest.raises(ValueError, match=r"request 1: phone ids must be in \[0, 732\)"):
+        decode_batch(tiny, [requests[0], bad])
+    eos_prompt = DecodeRequest(torch.tensor([1, 2]), torch.zeros(1024, 2), torch.tensor([1024]))
+    with pytest.raises(ValueError, match=r"prompt semantic ids must be in \[0, 1024\)"):
+        decode_uncached(tiny, eos_prompt)
