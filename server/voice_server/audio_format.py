@@ -8,7 +8,8 @@ from typing import Literal
 
 import numpy as np
 import soundfile as sf
-import soxr
+
+from gpt_sovits.audio import float_to_int16, resample
 
 AudioFormat = Literal["wav", "flac", "ogg", "opus", "mp3", "pcm"]
 
@@ -33,19 +34,6 @@ FORMATS: dict[str, FormatSpec] = {
 }
 
 
-def to_int16(wave: np.ndarray) -> np.ndarray:
-    """Clip to [-1, 1] and scale to int16, the sample type every format here carries."""
-    scaled: np.ndarray = np.clip(wave, -1.0, 1.0) * 32767.0
-    return scaled.astype(np.int16)
-
-
-def resample(wave: np.ndarray, rate: int, target: int) -> np.ndarray:
-    """High-quality resampling of a mono float32 signal; a no-op when rates agree."""
-    if rate == target:
-        return wave
-    return np.asarray(soxr.resample(wave, rate, target, quality="HQ"), dtype=np.float32)
-
-
 def output_rate(fmt: str, model_rate: int, requested: int | None) -> int:
     """The rate a response will carry: the codec's fixed rate, the request's, or the model's."""
     spec = FORMATS[fmt]
@@ -56,7 +44,7 @@ def encode(wave: np.ndarray, rate: int, fmt: str, target_rate: int | None = None
     """Encode a mono float32 waveform at ``rate`` into ``fmt``; pcm is raw little-endian int16."""
     spec = FORMATS[fmt]
     out_rate = output_rate(fmt, rate, target_rate)
-    samples = to_int16(resample(np.asarray(wave, dtype=np.float32), rate, out_rate))
+    samples = float_to_int16(resample(np.asarray(wave, dtype=np.float32), rate, out_rate))
     if spec.container is None:
         return samples.astype("<i2").tobytes()
     buffer = io.BytesIO()

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from gpt_sovits.audio import float_to_int16
 from voice_server.audio_format import FORMATS, encode, wav_header
 
 RATE = 32_000
@@ -29,7 +30,7 @@ def test_container_formats_decode_to_rate_and_length(fmt: str) -> None:
 
 def test_wav_is_lossless_int16() -> None:
     data, _ = sf.read(io.BytesIO(encode(_tone(), RATE, "wav")), dtype="int16")
-    expected = (np.clip(_tone(), -1, 1) * 32767).astype(np.int16)
+    expected = float_to_int16(_tone())
     np.testing.assert_array_equal(data, expected)
 
 
@@ -49,12 +50,12 @@ def test_pcm_is_raw_little_endian_int16() -> None:
     raw = encode(_tone(), RATE, "pcm")
     assert len(raw) == 2 * len(_tone())
     samples = np.frombuffer(raw, dtype="<i2")
-    assert samples.max() == pytest.approx(0.4 * 32767, rel=0.01)
+    assert samples.max() == pytest.approx(0.4 * 32768, rel=0.01)
 
 
 def test_out_of_range_samples_are_clipped_not_wrapped() -> None:
     raw = encode(np.array([2.0, -2.0], dtype=np.float32), RATE, "pcm")
-    assert list(np.frombuffer(raw, dtype="<i2")) == [32767, -32767]
+    assert list(np.frombuffer(raw, dtype="<i2")) == [32767, -32768]
 
 
 def test_streaming_wav_header_then_pcm_decodes() -> None:
