@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import soundfile
-import torch
 import yaml
 
 from gpt_sovits.sovits.demo import write_random_sovits
+from gpt_sovits.ssl import write_random_hubert
 from gpt_sovits.t2s.demo import write_demo_t2s
 
 DEMO_NOTICE = "DEMO bundle: random weights and a synthetic tone clip; the audio it produces is NOT speech"
@@ -87,25 +87,6 @@ def synthetic_reference(seed: int = 0, seconds: float = _REFERENCE_SECONDS) -> n
     return out
 
 
-def _write_hubert(folder: Path, seed: int) -> None:
-    """A one-layer random HuBERT of the real width (768) and hop (320), saved for offline loading."""
-    from transformers import HubertConfig, HubertModel
-
-    config = HubertConfig(
-        hidden_size=768,
-        num_hidden_layers=1,
-        num_attention_heads=4,
-        intermediate_size=256,
-        conv_dim=(32,) * 7,
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=16,
-    )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = HubertModel(config).eval()
-    model.save_pretrained(folder)
-
-
 def _write_speakers(bundle: DemoBundle) -> None:
     speakers = [
         {
@@ -146,7 +127,7 @@ def _build(bundle: DemoBundle, seed: int) -> None:
     write_random_sovits(bundle.sovits_weights, seed=seed)
     if bundle.hubert_dir.exists():
         shutil.rmtree(bundle.hubert_dir)
-    _write_hubert(bundle.hubert_dir, seed)
+    write_random_hubert(bundle.hubert_dir, seed=seed)
     soundfile.write(str(bundle.reference_audio), synthetic_reference(seed), _REFERENCE_RATE, subtype="PCM_16")
     _write_speakers(bundle)
     # Written last: its presence marks a complete bundle.
