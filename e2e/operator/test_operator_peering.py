@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,39 +12,14 @@ pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 PEERING_NAME = "gpt-sovits-operator"
 
-# kopf's namespaced peering resource (group kopf.dev): replicas write their heartbeats into the
-# object's status, so the status is free-form and not a subresource.
-KOPF_PEERING_CRD: dict[str, Any] = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "kopfpeerings.kopf.dev"},
-    "spec": {
-        "group": "kopf.dev",
-        "scope": "Namespaced",
-        "names": {"kind": "KopfPeering", "plural": "kopfpeerings", "singular": "kopfpeering"},
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "properties": {
-                            "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-                        },
-                    }
-                },
-            }
-        ],
-    },
-}
+# kopf's peering resources, as the chart installs them: replicas write heartbeats into them.
+PEERING_CRDS = Path(__file__).resolve().parents[2] / "charts" / "gpt-sovits" / "crds" / "kopf-peerings.yaml"
 
 
 def test_one_replica_acts_and_the_other_takes_over(
     cluster: Any, namespace: str, kubectl: Kubectl, tmp_path: Path
 ) -> None:
-    cluster.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(KOPF_PEERING_CRD))
+    cluster.kubectl("apply", "--server-side", "-f", str(PEERING_CRDS))
     cluster.kubectl("wait", "--for=condition=Established", "crd/kopfpeerings.kopf.dev", "--timeout=60s")
     kubectl.apply({"apiVersion": "kopf.dev/v1", "kind": "KopfPeering", "metadata": {"name": PEERING_NAME}})
 
