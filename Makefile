@@ -32,8 +32,10 @@ system-deps: ## Install the Debian packages the tests use, when missing.
 	  nginx -s quit 2>/dev/null || true; \
 	fi
 
-demo: venv ## Run the main job on embedded defaults (today: the server on demo weights).
-	$(VENV)/bin/gpt-sovits-server --demo --log-format text
+# Flags of the demo (`$(PY) -m e2e.demo --help`), e.g. DEMO_ARGS=--keep to leave the cluster running.
+DEMO_ARGS ?=
+demo: venv ## Local control plane + chart + operator + a Ready VoiceService, and speech into demo.wav.
+	$(PY) -m e2e.demo $(DEMO_ARGS)
 
 test: system-deps lint typecheck ## Everything: lint, type checks and the whole test suite.
 	$(PYTEST) $(PYTEST_ARGS)
