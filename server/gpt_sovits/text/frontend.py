@@ -18,6 +18,7 @@ from gpt_sovits.text import normalize_en as normalize_en_module
 from gpt_sovits.text import normalize_zh as normalize_zh_module
 from gpt_sovits.text.g2p_en import g2p_en
 from gpt_sovits.text.g2p_zh import SentenceReader, g2p_zh
+from gpt_sovits.text.g2pw import configured_reader
 from gpt_sovits.text.langseg import LangRun, merge_for_request, segment
 from gpt_sovits.text.normalize_en import normalize_en
 from gpt_sovits.text.normalize_zh import normalize_zh
@@ -81,6 +82,8 @@ def _unsupported(language: str) -> UnsupportedLanguageError:
 
 
 def _clean_zh(text: str, reader: SentenceReader | None) -> tuple[list[str], list[int], str]:
+    if reader is None:
+        reader = configured_reader()  # None unless GSV_TEXT_G2PW_MODEL_DIR is set
     for mark, pause in _PAUSE_MARKS:
         if mark in text:
             norm_text = normalize_zh(text.replace(mark, ","))
@@ -140,7 +143,7 @@ def text_to_phones(text: str, language: str, reader: SentenceReader | None = Non
     """Request text in a request language → phone ids per run; a :class:`TextError` when silent.
 
     ``reader`` (e.g. :func:`gpt_sovits.text.g2pw.load_reader`) replaces pypinyin's polyphone
-    readings for Chinese.
+    readings for Chinese; by default the configured G2PW model does, when there is one.
     """
     if not isinstance(text, str):
         raise TextError("text must be a string")

@@ -33,9 +33,17 @@ def test_incomplete_folder_lists_missing_files(tmp_path: Path) -> None:
         model_dir(tmp_path)
 
 
-def test_complete_folder_without_runtime_is_a_clear_error(tmp_path: Path) -> None:
+def test_folder_of_empty_files_is_refused_naming_the_file(tmp_path: Path) -> None:
     for name in REQUIRED_FILES:
         (tmp_path / name).write_bytes(b"")
+    (tmp_path / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n", "utf-8")
     assert model_dir(tmp_path) == tmp_path
-    with pytest.raises(CheckpointError, match="G2PW"):
+    with pytest.raises(CheckpointError, match=r"POLYPHONIC_CHARS\.txt lists no polyphonic characters"):
+        load_reader(tmp_path)
+
+
+def test_folder_without_tokenizer_names_the_tokenizer_variable(tmp_path: Path) -> None:
+    for name in REQUIRED_FILES:
+        (tmp_path / name).write_bytes(b"")
+    with pytest.raises(CheckpointError, match="GSV_TEXT_G2PW_TOKENIZER_DIR"):
         load_reader(tmp_path)
