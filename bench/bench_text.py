@@ -5,6 +5,7 @@ times, phone numbers and percentages; English with money, times and acronyms; zh
 Run:
 
     python bench/bench_text.py              # 1,000 sentences, request language "zh" (mixed runs)
+    python bench/bench_text.py --g2pw-dir DIR [--g2pw-tokenizer-dir TOK]   # + G2PW vs pypinyin
 
 Printed side by side, measured in the same run on the same corpus:
 - "cold": first pass after clearing the per-word memo tables (dictionaries already loaded);
@@ -17,8 +18,11 @@ from __future__ import annotations
 import argparse
 import random
 import time
+from pathlib import Path
 
 from gpt_sovits.text.frontend import clear_caches, text_to_phones, warm_up
+from gpt_sovits.text.g2p_zh import SentenceReader
+from gpt_sovits.text.g2pw import load_reader
 
 _ZH_SUBJECTS = ["我", "他们", "这个系统", "小明", "我们的团队", "公司", "老师", "这家餐厅"]
 _ZH_VERBS = ["今天完成了", "计划在下午", "一共卖出了", "必须重新检查", "不能忘记", "已经准备好"]
@@ -70,11 +74,25 @@ def make_corpus(count: int, seed: int = 0) -> list[str]:
     return [makers[i % 3](rng) for i in range(count)]
 
 
-def run_pass(corpus: list[str], language: str) -> tuple[float, int]:
+def run_pass(corpus: list[str], language: str, reader: SentenceReader | None = None) -> tuple[float, int]:
     """Seconds for one pass over the corpus, and the phone count (a checksum of the work)."""
     start = time.perf_counter()
-    phones = sum(len(text_to_phones(text, language).phone_ids) for text in corpus)
+    phones = sum(len(text_to_phones(text, language, reader).phone_ids) for text in corpus)
     return time.perf_counter() - start, phones
+
+
+def compare_g2pw(corpus: list[str], language: str, folder: Path, tokenizer: Path | None) -> None:
+    """Warm throughput with the G2PW reader of ``folder`` vs pypinyin, interleaved, best of 3 each."""
+    reader = load_reader(folder, tokenizer)
+    run_pass(corpus, language, reader)  # fill the tokenizer memo and onnxruntime's first-run state
+    plain: list[float] = []
+    with_g2pw: list[float] = []
+    for _ in range(3):
+        plain.append(run_pass(corpus, language)[0])
+        with_g2pw.append(run_pass(corpus, language, reader)[0])
+    n = len(corpus)
+    print(f"G2PW ({folder}): {n / min(with_g2pw):8.1f} sentences/s vs pypinyin {n / min(plain):8.1f}")
+    print(f"G2PW cost: {min(with_g2pw) / min(plain):.2f}x the pypinyin pass (best of 3, interleaved)")
 
 
 def main() -> None:
@@ -84,6 +102,8 @@ def main() -> None:
     )
     parser.add_argument("--sentences", type=int, default=1000)
     parser.add_argument("--language", default="zh")
+    parser.add_argument("--g2pw-dir", type=Path, help="also time this local G2PW model folder")
+    parser.add_argument("--g2pw-tokenizer-dir", type=Path, help="its tokenizer folder, if elsewhere")
     args = parser.parse_args()
 
     corpus = make_corpus(args.sentences)
@@ -102,6 +122,8 @@ def main() -> None:
     print(f"baseline cold caches: {n / cold_s:8.1f} sentences/s  ({cold_s * 1000 / n:.2f} ms/sentence)")
     print(f"warm caches:          {n / warm_s:8.1f} sentences/s  ({warm_s * 1000 / n:.2f} ms/sentence)")
     print(f"speed-up warm vs cold: {cold_s / warm_s:.2f}x; phones per pass: {warm_phones}")
+    if args.g2pw_dir is not None:
+        compare_g2pw(corpus, args.language, args.g2pw_dir, args.g2pw_tokenizer_dir)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ def word_initials_finals(word: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(initials), tuple(finals)
 
 
+@lru_cache(maxsize=4096)  # few distinct syllables; pypinyin's converters are slow per call
 def _split_tone3(syllable: str) -> tuple[str, str]:
     """A TONE3 syllable ("zhong1") → (strict initial, final with tone)."""
     if not syllable[:1].isalpha():

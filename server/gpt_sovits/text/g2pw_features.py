@@ -87,7 +87,7 @@ def load_tokenizer(folder: Path, variable: str) -> CharTokenizer:
 
     try:
         tokenizer = BertTokenizer.from_pretrained(str(folder), local_files_only=True)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, KeyError) as exc:
         raise CheckpointError(f"cannot load the G2PW tokenizer from {folder}: {exc}") from exc
     return CharTokenizer(tokenizer)
 

@@ -34,6 +34,9 @@ class G2PWSession:
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads
+        # One short run per sentence: spinning worker threads between runs would only take CPU
+        # from the synthesis models sharing the process.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # unused-initialiser warnings are noise for a served model
         try:
             self._session = ort.InferenceSession(str(path), sess_options=options, providers=[provider])

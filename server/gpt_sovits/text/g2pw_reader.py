@@ -7,8 +7,8 @@ Per run of Chinese characters, as the reference converter does:
    - polyphonic characters are predicted by the model, all of the run's in one session run
      (argmax over the character's own labels);
    - characters of the monophonic dictionary take its reading;
-   - every other character (or a label without a pinyin spelling) takes pypinyin's reading of
-     the run, i.e. the same reading as without G2PW.
+   - every other character takes pypinyin's reading of the run, i.e. the same reading as
+     without G2PW (a predicted label without a pinyin spelling: pypinyin's reading of the char).
 
 Then, when a word table is provided, each jieba word of the sentence is corrected: a word in the
 table takes its readings, otherwise each character in the table takes its first reading. Tone
@@ -61,16 +61,16 @@ class G2PWReader:
         whole = tables.words.get(run)
         if whole is not None:
             return list(whole)
-        fallback = _pypinyin(run)
+        readings = _pypinyin(run)
         text = "".join(tables.to_traditional.get(c, c) for c in run)
-        readings = list(fallback)
         asked = [i for i, char in enumerate(text) if char in tables.polyphonic]
         for i, char in enumerate(text):
             if char not in tables.polyphonic and char in tables.monophonic:
                 readings[i] = tables.monophonic[char]
         if asked:
             for i, label in zip(asked, self.predict(text, asked), strict=True):
-                readings[i] = tables.label_pinyin[label] or fallback[i]
+                # A label without a spelling falls back to the character's own pypinyin reading.
+                readings[i] = tables.label_pinyin[label] or _pypinyin(run[i])[0]
         return readings
 
     def predict(self, text: str, asked: list[int]) -> list[int]:

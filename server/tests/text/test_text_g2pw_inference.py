@@ -344,3 +344,10 @@ def test_configured_but_broken_folder_fails_loudly(tmp_path: Path, monkeypatch: 
         monkeypatch.delenv("GSV_TEXT_G2PW_MODEL_DIR")
         get_settings.cache_clear()
         g2pw.forget_configured_reader()
+
+
+def test_label_without_spelling_falls_back_to_pypinyin(model_folder: Path) -> None:
+    spellings = {k: v for k, v in SPELLINGS.items() if k != "ㄏㄨㄢ"}
+    (model_folder / "bopomofo_to_pinyin_wo_tune_dict.json").write_text(json.dumps(spellings), "utf-8")
+    # The model still chooses huan2 for 还, which now has no spelling: pypinyin's 还 (hai2).
+    assert g2pw.load_reader(model_folder)("还长") == ["hai2", "chang2"]
