@@ -159,6 +159,7 @@ def clear_caches() -> None:
     """Forget the per-word memo tables (readings, spellings); the dictionaries stay loaded."""
     for cached in (
         g2p_zh_module.word_initials_finals,
+        g2p_zh_module._split_tone3,
         tone_sandhi._word_finals,
         normalize_zh_module.has_reading,
         pinyin_phones.syllable_phones,
