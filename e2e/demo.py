@@ -249,9 +249,10 @@ def start_operator(
     return operator
 
 
-def _ready(voice_service: dict[str, Any]) -> bool:
-    conditions = (voice_service.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+def _ready_in_table(table: str, name: str) -> bool:
+    """True when ``name``'s row of ``kubectl get vsvc`` has READY = True (the column after NAME)."""
+    rows = [line.split() for line in table.splitlines()[1:]]
+    return any(len(row) > 1 and row[0] == name and row[1] == "True" for row in rows)
 
 
 def _without_age(table: str) -> list[str]:
@@ -267,7 +268,11 @@ def watch_until_ready(
     say: Callable[[str], None],
     watch: Component | None = None,
 ) -> dict[str, Any]:
-    """Print ``kubectl get vsvc -o wide`` each time it changes, until ``name`` is Ready."""
+    """Print ``kubectl get vsvc -o wide`` each time it changes, until ``name`` is Ready in it.
+
+    Readiness is read from the printed table itself, so the last table shown is the Ready one.
+    Returns the VoiceService object.
+    """
     deadline = time.monotonic() + timeout
     shown: list[str] = []
     while True:
@@ -277,10 +282,10 @@ def watch_until_ready(
         if _without_age(table) != shown:
             shown = _without_age(table)
             say(f"$ kubectl get vsvc -n {namespace} -o wide   ({time.strftime('%H:%M:%S')})\n{table}")
-        found = json.loads(cluster.kubectl("get", "vsvc", name, "-n", namespace, "-o", "json").stdout)
-        if _ready(found):
-            return dict(found)
-        if time.monotonic() > deadline:
+        if _ready_in_table(table, name) or time.monotonic() > deadline:
+            found = json.loads(cluster.kubectl("get", "vsvc", name, "-n", namespace, "-o", "json").stdout)
+            if _ready_in_table(table, name):
+                return dict(found)
             status = json.dumps(found.get("status") or {}, indent=2)
             raise DemoError(f"VoiceService {name} not Ready after {timeout:.0f}s; its status:\n{status}")
         time.sleep(_POLL_S)
