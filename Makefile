@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest
 PYTEST_ARGS ?=
 
-.PHONY: help venv system-deps demo test lint fmt typecheck unit \
+.PHONY: help venv system-deps demo images test lint fmt typecheck unit \
         test-common test-model test-text test-server test-operator test-cluster test-chart
 
 help: ## List the targets.
@@ -36,6 +36,49 @@ system-deps: ## Install the Debian packages the tests use, when missing.
 DEMO_ARGS ?=
 demo: venv ## Local control plane + chart + operator + a Ready VoiceService, and speech into demo.wav.
 	$(PY) -m e2e.demo $(DEMO_ARGS)
+
+# Images without a Docker engine: buildah (a Debian package) builds docker/'s Dockerfiles as they
+# are. Where no registry serves base images, a Debian 12 base with python3 is debootstrapped from
+# the apt archive once and stands in for both of the Dockerfiles' bases (debian:12-slim and the
+# distroless runtime: the same Debian 12 Python 3.11); DEBIAN_IMAGE=... RUNTIME_IMAGE=... pick
+# others. The host's CA bundle is mounted into RUN steps so that pip trusts what the host trusts.
+# Push with `buildah push gpt-sovits-k8s/operator:0.1.0 docker://<registry>/...`.
+# Not part of `make test`: the operator image takes 1-2 minutes, the server image (torch with its
+# CUDA libraries, about 6 GB) 5-6.
+IMAGES ?= operator
+IMAGE_TAG ?= 0.1.0
+LOCAL_BASE := localhost/gsv-debian-python:12
+DEBIAN_IMAGE ?= $(LOCAL_BASE)
+RUNTIME_IMAGE ?= $(LOCAL_BASE)
+HOST_CA := /etc/ssl/certs/ca-certificates.crt
+images: ## Build docker/'s images with buildah, no Docker engine needed (IMAGES="operator server").
+	@missing=""; for tool in buildah debootstrap; do command -v $$tool >/dev/null || [ -x /usr/sbin/$$tool ] || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "==> installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@if [ "$(DEBIAN_IMAGE) $(RUNTIME_IMAGE)" = "$(LOCAL_BASE) $(LOCAL_BASE)" ] \
+	    && ! buildah inspect --type image $(LOCAL_BASE) >/dev/null 2>&1; then \
+	  echo "==> $(LOCAL_BASE): Debian 12 with python3, by debootstrap (once)"; \
+	  rootfs=$$(mktemp -d); trap 'rm -rf "$$rootfs"' EXIT; \
+	  PATH=$$PATH:/usr/sbin debootstrap --variant=minbase --include=python3,python3-venv,python3-pip \
+	    bookworm "$$rootfs" >"$$rootfs.log" 2>&1 || { tail -20 "$$rootfs.log"; exit 1; }; \
+	  ctr=$$(buildah from scratch); mnt=$$(buildah mount $$ctr); [ -d "$$mnt" ] && [ "$$mnt" != / ]; \
+	  cp -a "$$rootfs/." "$$mnt/"; buildah umount $$ctr >/dev/null; \
+	  buildah commit --quiet --rm $$ctr $(LOCAL_BASE) >/dev/null; rm -f "$$rootfs.log"; \
+	fi
+	@ca=""; [ -f $(HOST_CA) ] && ca="--volume $(HOST_CA):$(HOST_CA):ro"; \
+	for image in $(IMAGES); do \
+	  echo "==> gpt-sovits-k8s/$$image:$(IMAGE_TAG)"; \
+	  buildah bud --isolation chroot --network host $$ca \
+	    --build-arg DEBIAN_IMAGE=$(DEBIAN_IMAGE) --build-arg RUNTIME_IMAGE=$(RUNTIME_IMAGE) \
+	    -f docker/Dockerfile.$$image -t gpt-sovits-k8s/$$image:$(IMAGE_TAG) .; \
+	  ctr=$$(buildah from gpt-sovits-k8s/$$image:$(IMAGE_TAG)); \
+	  buildah run --isolation chroot $$ctr -- /opt/venv/bin/gpt-sovits-$$image --help >/dev/null \
+	    && echo "==> gpt-sovits-k8s/$$image:$(IMAGE_TAG): gpt-sovits-$$image --help runs in it"; \
+	  buildah rm $$ctr >/dev/null; \
+	done; \
+	buildah images
 
 test: system-deps lint typecheck ## Everything: lint, type checks and the whole test suite.
 	$(PYTEST) $(PYTEST_ARGS)
