@@ -141,13 +141,21 @@ class ReferenceFeatures:
 
 
 @dataclass(frozen=True)
-class _PreparedJob:
+class PreparedSentence:
     """A job after the frontend: what the GPT decode and SoVITS need."""
 
     job: SentenceJob
     reference: ReferenceFeatures
     target_phones: torch.Tensor
     request: DecodeRequest
+
+
+@dataclass(frozen=True)
+class SemanticSentence:
+    """A sentence after the GPT: its semantic ids, ready for SoVITS (:meth:`Synthesizer.vocode`)."""
+
+    prepared: PreparedSentence
+    tokens: torch.Tensor
 
 
 def _prompt_sentence(text: str, language: str) -> str:
@@ -289,7 +297,8 @@ class Synthesizer:
 
     # --- synthesis ----------------------------------------------------------------------------
 
-    def _prepare(self, job: SentenceJob) -> _PreparedJob:
+    def prepare(self, job: SentenceJob) -> PreparedSentence:
+        """Frontend and reference features of one sentence; raises :class:`GptSovitsError`."""
         reference = self.reference(job.reference)
         target = text_to_phones(job.text, job.params.language)
         target_phones = torch.tensor(target.phone_ids, dtype=torch.long)
@@ -302,11 +311,12 @@ class Synthesizer:
             max_new_tokens=job.params.token_budget(target_phones.numel()),
             seed=job.params.seed,
         )
-        return _PreparedJob(job, reference, target_phones, request)
+        return PreparedSentence(job, reference, target_phones, request)
 
     @torch.inference_mode()
-    def _vocode(self, prepared: _PreparedJob, tokens: torch.Tensor) -> np.ndarray:
+    def vocode(self, sentence: SemanticSentence) -> np.ndarray:
         """Semantic ids + target phones → peak-guarded float32 wave (SoVITS, one sentence)."""
+        prepared, tokens = sentence.prepared, sentence.tokens
         if tokens.numel() == 0:
             return np.zeros(0, dtype=np.float32)
         dev = self.device
@@ -327,27 +337,41 @@ class Synthesizer:
         return out
 
     @torch.inference_mode()
+    def semantic_batch(self, jobs: list[SentenceJob]) -> list[SemanticSentence | GptSovitsError]:
+        """The GPT stage for several sentences at once: one batched decode.
+
+        Results come in job order: the sentence's semantic ids, or the :class:`GptSovitsError` its
+        frontend or reference hit (other jobs are unaffected).
+        """
+        results: list[SemanticSentence | GptSovitsError | None] = [None] * len(jobs)
+        prepared: list[tuple[int, PreparedSentence]] = []
+        for index, job in enumerate(jobs):
+            try:
+                prepared.append((index, self.prepare(job)))
+            except GptSovitsError as exc:
+                results[index] = exc
+        if prepared:
+            decoded = decode_batch(self.t2s, [p.request for _, p in prepared])
+            for (index, item), result in zip(prepared, decoded, strict=True):
+                results[index] = SemanticSentence(item, result.tokens)
+        return [r for r in results if r is not None]
+
     def synthesize_batch(self, jobs: list[SentenceJob]) -> list[np.ndarray | GptSovitsError]:
         """Synthesise sentences together: one batched GPT decode, then SoVITS per sentence.
 
         Results come in job order: a float32 mono wave at :attr:`sample_rate`, or the
         :class:`GptSovitsError` that job hit (other jobs are unaffected).
         """
-        results: list[np.ndarray | GptSovitsError | None] = [None] * len(jobs)
-        prepared: list[tuple[int, _PreparedJob]] = []
-        for index, job in enumerate(jobs):
+        results: list[np.ndarray | GptSovitsError] = []
+        for semantic in self.semantic_batch(jobs):
+            if isinstance(semantic, GptSovitsError):
+                results.append(semantic)
+                continue
             try:
-                prepared.append((index, self._prepare(job)))
+                results.append(self.vocode(semantic))
             except GptSovitsError as exc:
-                results[index] = exc
-        if prepared:
-            decoded = decode_batch(self.t2s, [p.request for _, p in prepared])
-            for (index, item), result in zip(prepared, decoded, strict=True):
-                try:
-                    results[index] = self._vocode(item, result.tokens)
-                except GptSovitsError as exc:
-                    results[index] = exc
-        return [r for r in results if r is not None]
+                results.append(exc)
+        return results
 
     def synthesize(self, text: str, ref: VoiceReference, params: SynthesisParams | None = None) -> np.ndarray:
         """A whole request: split, decode all sentences together, join with fragment silences.

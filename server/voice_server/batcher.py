@@ -52,7 +52,10 @@ class _Job(Generic[ItemT, ResultT]):
 
 
 class Batcher(Generic[ItemT, ResultT]):
-    """Groups submitted items into batches for ``run_batch`` (called on a worker thread)."""
+    """Groups submitted items into batches for ``run_batch`` (called on a worker thread).
+
+    ``on_batch`` is told, per dispatched batch, how long each of its items waited in the queue.
+    """
 
     def __init__(
         self,
@@ -63,7 +66,7 @@ class Batcher(Generic[ItemT, ResultT]):
         max_queue: int,
         cost: Callable[[ItemT], int] = lambda _: 1,
         cost_budget: int | None = None,
-        on_batch: Callable[[int], None] = lambda _: None,
+        on_batch: Callable[[list[float]], None] = lambda _: None,
         name: str = "batch",
     ) -> None:
         self._run_batch = run_batch
@@ -114,6 +117,10 @@ class Batcher(Generic[ItemT, ResultT]):
         finally:
             future.cancel()  # no-op when done; otherwise marks the entry dead for next_batch
 
+    def retry_after_s(self) -> float:
+        """How long a refused caller should wait: the queue ahead in batches × one batch's time."""
+        return self._retry_after()
+
     def _retry_after(self) -> float:
         batches_ahead = 1 + len(self._queue) / max(1, self.max_batch_size)
         return max(1.0, batches_ahead * self._busy_s)
@@ -132,8 +139,8 @@ class Batcher(Generic[ItemT, ResultT]):
             if not batch:
                 continue
             jobs = [entry.item for entry in batch]
-            self._on_batch(len(jobs))
             started = time.monotonic()
+            self._on_batch([started - entry.enqueued_at for entry in batch])
             try:
                 results = await loop.run_in_executor(self._executor, self._run_batch, [j.item for j in jobs])
             except Exception as err:

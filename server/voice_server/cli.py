@@ -27,12 +27,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     # Imported late so that `--help` and bad flags answer without loading FastAPI or torch.
     import uvicorn
 
+    from gpt_sovits.device import set_torch_threads
     from voice_server.app import create_app
+    from voice_server.lifecycle import start_drain
+    from voice_server.serving import DrainingServer
 
-    uvicorn.run(
-        create_app(settings),
+    set_torch_threads(settings.torch_threads)
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,
         timeout_graceful_shutdown=int(settings.graceful_shutdown_s),
     )
+    server = DrainingServer(
+        config,
+        start_drain=lambda: start_drain(app.state),
+        in_flight=lambda: int(app.state.synthesis.active),
+        drain_delay_s=settings.drain_delay_s,
+        drain_timeout_s=settings.graceful_shutdown_s,
+    )
+    server.run()

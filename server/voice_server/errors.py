@@ -60,6 +60,13 @@ class UnauthorizedError(ApiError):
     code = "unauthorized"
 
 
+class ForbiddenError(ApiError):
+    """The operation is switched off on this server."""
+
+    status = HTTPStatus.FORBIDDEN
+    code = "forbidden"
+
+
 class OverloadedError(ApiError):
     """The request queue is full; try again after ``retry_after_s``."""
 

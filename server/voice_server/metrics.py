@@ -9,6 +9,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 # Latency buckets from 25 ms to 2 min, dense where P50/P90/P99 of TTS requests fall.
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20, 30, 60, 120)
 BATCH_BUCKETS = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 128)
+QUEUE_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+RTF_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10)
 
 
 @dataclass
@@ -40,7 +42,21 @@ class ServerMetrics:
         self.batch_size = Histogram(
             "gsv_batch_size", "Requests decoded together.", ["stage"], buckets=BATCH_BUCKETS, registry=r
         )
-        self.queue_depth = Gauge("gsv_queue_depth", "Requests waiting for a batch.", registry=r)
+        self.queue_wait = Histogram(
+            "gsv_queue_wait_seconds",
+            "Time a sentence waited in a stage's queue before its batch started.",
+            ["stage"],
+            buckets=QUEUE_BUCKETS,
+            registry=r,
+        )
+        self.real_time_factor = Histogram(
+            "gsv_real_time_factor",
+            "Synthesis time divided by the duration of the audio produced, per request.",
+            buckets=RTF_BUCKETS,
+            registry=r,
+        )
+        self.models_loaded = Gauge("gsv_models_loaded", "Voice models loaded.", registry=r)
+        self.queue_depth = Gauge("gsv_queue_depth", "Sentences waiting for a batch, all stages.", registry=r)
         self.in_flight = Gauge("gsv_requests_in_flight", "Requests being served.", registry=r)
         self.rejected = Counter(
             "gsv_rejected", "Requests refused before work, by reason.", ["reason"], registry=r

@@ -45,10 +45,12 @@ def resolve_speaker(
     return found
 
 
-def from_v1(request: TtsRequest, speakers: SpeakerRegistry, max_text_length: int) -> SynthesisOptions:
-    """``POST /api/v1/tts``."""
+def from_v1(
+    request: TtsRequest, speakers: SpeakerRegistry, max_text_length: int
+) -> tuple[SynthesisOptions, Speaker]:
+    """``POST /api/v1/tts``; returns the options and the speaker."""
     speaker = resolve_speaker(speakers, request.speaker_id, request.speaker, "speaker_id")
-    return SynthesisOptions(
+    options = SynthesisOptions(
         text=check_text(request.text, max_text_length, "text"),
         speaker_id=speaker.id,
         language=request.language,
@@ -63,22 +65,24 @@ def from_v1(request: TtsRequest, speakers: SpeakerRegistry, max_text_length: int
         text_split_method=request.text_split_method,
         stream=request.stream,
     )
+    return options, speaker
 
 
 def from_openai(
     request: OpenAISpeechRequest, speakers: SpeakerRegistry, max_text_length: int
-) -> SynthesisOptions:
+) -> tuple[SynthesisOptions, Speaker]:
     """``POST /v1/audio/speech``: ``voice`` names a speaker; the language is detected."""
     if request.response_format in _UNSUPPORTED_FORMATS:
         raise UnsupportedError(_UNSUPPORTED_FORMATS[request.response_format], field="response_format")
     speaker = resolve_speaker(speakers, request.voice_id(), None, "voice")
-    return SynthesisOptions(
+    options = SynthesisOptions(
         text=check_text(request.input, max_text_length, "input"),
         speaker_id=speaker.id,
         language="auto",
         format=request.response_format,
         speed=request.speed,
     )
+    return options, speaker
 
 
 def _compat_speaker(request: CompatTtsRequest, speakers: SpeakerRegistry, model_dir: Path | None) -> Speaker:

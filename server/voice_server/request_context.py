@@ -1,4 +1,9 @@
-"""Per-request id and access logging: one JSON line per request, the id echoed in a header."""
+"""Per-request id, metrics and access log: one JSON line per request, written when its body ends.
+
+Pure ASGI (not ``BaseHTTPMiddleware``) so a streamed response is timed to its last byte, the
+time to the first audio byte is measured where it leaves, and synthesis details recorded by the
+handler (``request.state.synthesis``) reach the log line.
+"""
 
 from __future__ import annotations
 
@@ -6,57 +11,99 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from typing import Any
 
-from fastapi import Request, Response
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voice_server.logs import request_id_var
 from voice_server.metrics import ServerMetrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+# Probes and scrapes: counted, but neither timed nor logged (they would drown the log).
+_QUIET_ROUTES = frozenset({"/metrics", "/health", "/ready"})
 log = logging.getLogger("voice_server.access")
 
 
-def route_label(request: Request) -> str:
+def route_label(scope: Scope) -> str:
     """The matched route's path template (bounded label values), or 'unmatched'.
 
-    Read after routing: the router records the matched route in the request scope.
+    Read after the app ran: the router records the matched route in the scope.
     """
-    route = request.scope.get("route")
+    route = scope.get("route")
     return str(getattr(route, "path", None) or "unmatched")
 
 
-def make_middleware(
-    metrics: ServerMetrics,
-) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    """The HTTP middleware: assigns the id, times the request, counts it and logs it."""
+class _Exchange:
+    """What the middleware learns about one response while it is sent."""
 
-    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        given = request.headers.get(REQUEST_ID_HEADER, "")
+    def __init__(self) -> None:
+        self.status = 500
+        self.audio = False
+        self.first_body_at: float | None = None
+        self.complete = False
+
+
+class RequestContextMiddleware:
+    """Assigns the request id, counts and times the request, and logs it."""
+
+    def __init__(self, app: ASGIApp, metrics: ServerMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
         request_id = given if _VALID_ID.match(given) else uuid.uuid4().hex
+        exchange = _Exchange()
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                exchange.status = int(message["status"])
+                headers = list(message.get("headers", []))
+                headers.append((REQUEST_ID_HEADER.lower().encode(), request_id.encode()))
+                message = {**message, "headers": headers}
+                content_type = Headers(raw=headers).get("content-type", "")
+                exchange.audio = content_type.startswith("audio/")
+            elif message["type"] == "http.response.body":
+                if message.get("body") and exchange.first_body_at is None:
+                    exchange.first_body_at = time.perf_counter()
+                if not message.get("more_body", False):
+                    exchange.complete = True
+            await send(message)
+
         token = request_id_var.set(request_id)
-        start = time.perf_counter()
         try:
-            response = await call_next(request)
+            await self.app(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
-        route = route_label(request)
-        response.headers[REQUEST_ID_HEADER] = request_id
-        elapsed = time.perf_counter() - start
-        metrics.requests.labels(route=route, status=str(response.status_code)).inc()
-        if route not in ("/metrics", "/health", "/ready"):
-            metrics.request_latency.labels(route=route).observe(elapsed)
-            log.info(
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "method": request.method,
-                    "route": route,
-                    "status": response.status_code,
-                    "latency_ms": round(elapsed * 1000, 2),
-                },
-            )
-        return response
+            self._record(scope, request_id, exchange, started)
 
-    return middleware
+    def _record(self, scope: Scope, request_id: str, exchange: _Exchange, started: float) -> None:
+        route = route_label(scope)
+        elapsed = time.perf_counter() - started
+        self.metrics.requests.labels(route=route, status=str(exchange.status)).inc()
+        if route in _QUIET_ROUTES:
+            return
+        self.metrics.request_latency.labels(route=route).observe(elapsed)
+        fields: dict[str, Any] = {
+            "request_id": request_id,
+            "method": scope.get("method"),
+            "route": route,
+            "status": exchange.status,
+            "latency_ms": round(elapsed * 1000, 2),
+        }
+        if exchange.audio and exchange.first_body_at is not None:
+            first_audio = exchange.first_body_at - started
+            self.metrics.first_audio_latency.labels(route=route).observe(first_audio)
+            fields["first_audio_ms"] = round(first_audio * 1000, 2)
+        if not exchange.complete:
+            fields["aborted"] = True  # the client went away before the last byte
+        synthesis = scope.get("state", {}).get("synthesis")
+        if synthesis is not None:
+            fields.update(synthesis.log_fields())
+        log.info("request", extra=fields)

@@ -9,9 +9,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/health", summary="Liveness: the process is alive.")
-async def health() -> dict[str, str]:
-    return {"status": "ok"}
+@router.get("/health", summary="Liveness: the process is alive (503 once loading the model failed).")
+async def health(request: Request) -> JSONResponse:
+    error = request.app.state.load_error
+    if error is not None:
+        # A restart is the remedy Kubernetes offers; the log and this body say what broke.
+        return JSONResponse({"status": "failed", "error": error}, status_code=503)
+    return JSONResponse({"status": "ok"})
 
 
 @router.get("/ready", summary="Readiness: model loaded, warmed up, not draining.")
@@ -20,7 +24,7 @@ async def ready(request: Request) -> JSONResponse:
     if state.draining:
         return JSONResponse({"status": "draining"}, status_code=503)
     if not state.ready:
-        return JSONResponse({"status": "starting"}, status_code=503)
+        return JSONResponse({"status": state.phase}, status_code=503)
     return JSONResponse({"status": "ready"})
 
 

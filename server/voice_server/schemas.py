@@ -33,8 +33,8 @@ class SynthesisOptions(BaseModel):
 
     @property
     def deterministic(self) -> bool:
-        """Same inputs give the same audio: a fixed seed, or greedy sampling."""
-        return self.seed is not None or self.top_k == 1
+        """Same inputs give the same audio: only a fixed seed does (SoVITS adds noise too)."""
+        return self.seed is not None
 
 
 def _check_format(value: str) -> str:
@@ -43,15 +43,12 @@ def _check_format(value: str) -> str:
     return value
 
 
-class TtsRequest(BaseModel):
-    """``POST /api/v1/tts``."""
+class SynthesisFields(BaseModel):
+    """Options shared by the native synthesis routes."""
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, description="Text to speak.")
-    speaker_id: str | None = Field(None, description="Speaker id (see GET /api/v1/speakers).")
-    speaker: str | None = Field(None, description="Speaker name, instead of speaker_id.")
-    language: str = Field("auto", description="zh, en, ja, auto (detect per segment).")
+    language: str = Field("auto", description="zh, en, all_zh, or auto (detected per segment).")
     format: str = Field("wav", description="wav, flac, ogg, opus, mp3 or pcm (16-bit little-endian).")
     sample_rate: int | None = Field(None, ge=8000, le=48000, description="Output rate; default the model's.")
     speed: float = Field(1.0, ge=0.25, le=4.0)
@@ -61,9 +58,26 @@ class TtsRequest(BaseModel):
     repetition_penalty: float = Field(1.35, ge=1, le=5)
     seed: int | None = Field(None, ge=0, le=2**63 - 1, description="Fixed seed: reproducible, cacheable.")
     text_split_method: SplitMethod = "cut5"
-    stream: bool = Field(False, description="Send audio sentence by sentence (chunked).")
+    stream: bool = Field(False, description="Send audio sentence by sentence (chunked; wav or pcm).")
 
     _format = field_validator("format")(_check_format)
+
+
+class TtsRequest(SynthesisFields):
+    """``POST /api/v1/tts``."""
+
+    text: str = Field(min_length=1, description="Text to speak.")
+    speaker_id: str | None = Field(None, description="Speaker id (see GET /api/v1/speakers).")
+    speaker: str | None = Field(None, description="Speaker name, instead of speaker_id.")
+
+
+class UploadTtsForm(SynthesisFields):
+    """The form fields of ``POST /api/v1/tts/upload`` (the clip itself is the ``ref_audio`` file)."""
+
+    text: str = Field(min_length=1, description="Text to speak.")
+    prompt_text: str = Field("", description="Transcript of the clip; empty: reference-free mode.")
+    prompt_language: str = Field("zh", description="Language of the transcript.")
+    model: str = Field("default", min_length=1, description="Loaded model to speak with.")
 
 
 class OpenAISpeechRequest(BaseModel):
@@ -82,6 +96,20 @@ class OpenAISpeechRequest(BaseModel):
         if isinstance(self.voice, dict):
             return self.voice.get("id", "")
         return self.voice
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong, and which request field to fix (None when no single field is at fault)."""
+
+    code: str
+    message: str
+    field: str | None
+
+
+class ErrorBody(BaseModel):
+    """Every error answer's body."""
+
+    error: ErrorDetail
 
 
 class SpeakerInfo(BaseModel):
@@ -145,3 +173,31 @@ class CompatTtsRequest(BaseModel):
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return int(value.lower() == "true")
         return value
+
+
+class ModelLoadRequest(BaseModel):
+    """``PUT /admin/models/{name}``: weight files, relative to the model folder (or absolute without one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    gpt_weights: str = Field(min_length=1, description="GPT checkpoint (.ckpt).")
+    sovits_weights: str = Field(min_length=1, description="SoVITS checkpoint (.pth).")
+    bert_dir: str | None = Field(None, description="Chinese BERT folder; default the server's.")
+    hubert_dir: str | None = Field(None, description="Chinese HuBERT folder; default the server's.")
+
+
+class ModelInfo(BaseModel):
+    """One loaded model."""
+
+    name: str
+    generation: int = Field(description="Increases each time weights are (re)loaded.")
+    gpt_weights: str
+    sovits_weights: str
+    device: str
+    sample_rate: int
+
+
+class ModelsResponse(BaseModel):
+    """``GET /admin/models``."""
+
+    models: list[ModelInfo]

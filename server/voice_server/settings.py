@@ -47,6 +47,10 @@ class ServerSettings(BaseSettings):
         False,
         description="Generate and serve small random demo weights (non-speech audio; no download).",
     )
+    demo_dir: Path = Field(
+        default_factory=lambda: Path.home() / ".cache" / "gpt-sovits-k8s" / "demo",
+        description="Where --demo writes (once) and reads its random weights.",
+    )
     model_dir: Path | None = Field(None, description="Folder holding the weights; relative paths start here.")
     gpt_weights: Path | None = Field(None, description="GPT (text-to-semantic) checkpoint, .ckpt.")
     sovits_weights: Path | None = Field(None, description="SoVITS checkpoint, .pth.")
@@ -62,6 +66,14 @@ class ServerSettings(BaseSettings):
         "auto", description="auto: fp16 on GPU, fp32 on CPU. fp16/bf16 need a GPU."
     )
 
+    max_tokens_per_sentence: int | None = Field(
+        None,
+        ge=1,
+        le=1500,
+        description="Cap on semantic tokens per sentence; unset: from the phone count (demo: 75).",
+    )
+    warmup: bool = Field(True, description="Synthesise once per speaker before reporting ready.")
+
     # --- batching and limits -----------------------------------------------------------------
     max_batch_size: int = Field(32, ge=1, le=512, description="Most requests decoded together.")
     max_batch_delay_ms: float = Field(
@@ -72,6 +84,16 @@ class ServerSettings(BaseSettings):
     max_text_length: int = Field(2000, ge=1, le=1_000_000, description="Longest accepted text (characters).")
     max_body_bytes: int = Field(
         10 * MiB, ge=1024, le=1024 * MiB, description="Largest accepted request body (bytes)."
+    )
+
+    max_upload_bytes: int = Field(
+        5 * MiB, ge=1024, le=256 * MiB, description="Largest accepted reference clip upload (bytes)."
+    )
+    drain_delay_s: float = Field(
+        2.0,
+        ge=0,
+        le=600,
+        description="After SIGTERM, keep answering 503 this long so load balancers stop routing here.",
     )
 
     # --- audio cache -------------------------------------------------------------------------

@@ -98,6 +98,14 @@ class SpeakerRegistry:
         log.info("speakers reloaded", extra={"count": len(speakers)})
         return True
 
+    def use_file(self, path: Path, base_dir: Path | None = None) -> None:
+        """Switch to another speakers file (read now; a bad file raises :class:`SpeakersFileError`)."""
+        speakers = parse_speakers(path.read_text(encoding="utf-8"), base_dir)
+        with self._lock:
+            self.path, self.base_dir = path, base_dir
+            self._speakers = speakers
+            self._stamp = self._file_stamp()
+
     def add(self, speaker: Speaker) -> None:
         """Register a speaker in memory (e.g. demo voices)."""
         with self._lock:

@@ -1,4 +1,8 @@
-"""Run the real app under uvicorn on a free loopback port, in a background thread."""
+"""Run the real app under uvicorn on a free loopback port, in a background thread.
+
+``serve(**settings)`` starts a server per test; ``demo_settings`` are the settings of a server on
+the demo weights (built once per session into a temporary folder).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 
+from gpt_sovits.demo import ensure_demo_bundle
 from voice_server.app import create_app
 from voice_server.settings import ServerSettings
 
@@ -37,6 +43,19 @@ class RunningServer:
                 raise RuntimeError("uvicorn did not start")
             time.sleep(0.02)
 
+    def wait_ready(self, timeout_s: float = 180) -> None:
+        """Block until ``/ready`` answers 200 (model loaded, speakers warmed up)."""
+        deadline = time.monotonic() + timeout_s
+        with httpx.Client(timeout=10) as http:
+            while time.monotonic() < deadline:
+                body = http.get(f"{self.url}/ready").json()
+                if body["status"] == "ready":
+                    return
+                if body["status"] == "failed":
+                    raise RuntimeError(f"server failed to load: {self.app.state.load_error}")
+                time.sleep(0.1)
+        raise RuntimeError("server did not become ready")
+
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=30)
@@ -55,6 +74,32 @@ def serve() -> Iterator[Callable[..., RunningServer]]:
 
     yield _serve
     for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One demo bundle (random weights, non-speech) for the whole session."""
+    folder = tmp_path_factory.mktemp("demo")
+    ensure_demo_bundle(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def demo_settings(demo_dir: Path) -> dict[str, Any]:
+    """Settings of a demo server: short sentences keep each synthesis well under a second."""
+    return {"demo": True, "demo_dir": demo_dir, "max_tokens_per_sentence": 20, "drain_delay_s": 0}
+
+
+@pytest.fixture(scope="module")
+def demo_server(demo_settings: dict[str, Any]) -> Iterator[RunningServer]:
+    """A ready demo server shared by a test module (cache on, default batching)."""
+    server = RunningServer(ServerSettings(**demo_settings))
+    server.start()
+    try:
+        server.wait_ready()
+        yield server
+    finally:
         server.stop()
 
 

@@ -7,10 +7,11 @@ from pathlib import Path
 import httpx
 
 
-def test_probes_answer(serve, client: httpx.Client) -> None:
+def test_a_server_without_weights_is_alive_but_not_ready(serve, client: httpx.Client) -> None:
     server = serve()
     assert client.get(f"{server.url}/health").json() == {"status": "ok"}
-    assert client.get(f"{server.url}/ready").status_code == 200
+    response = client.get(f"{server.url}/ready")
+    assert (response.status_code, response.json()) == (503, {"status": "no model"})
 
 
 def test_ready_reports_draining(serve, client: httpx.Client) -> None:

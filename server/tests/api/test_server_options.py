@@ -28,9 +28,9 @@ def _error(call) -> ApiError:
 
 
 def test_v1_request_by_id_or_name(speakers: SpeakerRegistry) -> None:
-    by_id = from_v1(TtsRequest(text=" Hello. ", speaker_id="narrator", seed=7), speakers, 100)
+    by_id, _ = from_v1(TtsRequest(text=" Hello. ", speaker_id="narrator", seed=7), speakers, 100)
     assert (by_id.text, by_id.speaker_id, by_id.seed, by_id.deterministic) == ("Hello.", "narrator", 7, True)
-    by_name = from_v1(TtsRequest(text="Hello.", speaker="Narrator"), speakers, 100)
+    by_name, _ = from_v1(TtsRequest(text="Hello.", speaker="Narrator"), speakers, 100)
     assert by_name.speaker_id == "narrator"
     assert by_name.deterministic is False
 
@@ -53,7 +53,7 @@ def test_openai_maps_voice_format_and_speed(speakers: SpeakerRegistry) -> None:
     request = OpenAISpeechRequest(
         model="tts-1", input="Hi.", voice="narrator", response_format="opus", speed=1.5
     )
-    options = from_openai(request, speakers, 100)
+    options, _ = from_openai(request, speakers, 100)
     assert (options.speaker_id, options.format, options.speed, options.language) == (
         "narrator",
         "opus",
@@ -61,7 +61,7 @@ def test_openai_maps_voice_format_and_speed(speakers: SpeakerRegistry) -> None:
         "auto",
     )
     as_object = OpenAISpeechRequest(model="tts-1", input="Hi.", voice={"id": "narrator"})
-    assert from_openai(as_object, speakers, 100).format == "mp3"
+    assert from_openai(as_object, speakers, 100)[0].format == "mp3"
 
 
 def test_openai_refuses_aac_and_unknown_voices(speakers: SpeakerRegistry) -> None:
