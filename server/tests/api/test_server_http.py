@@ -62,7 +62,8 @@ def test_api_key_guards_api_routes_but_not_probes(serve, client: httpx.Client, t
     allowed = client.get(f"{server.url}/api/v1/speakers", headers={"Authorization": "Bearer s3cret"})
     assert allowed.status_code == 200
     for open_path in ("/health", "/ready", "/metrics"):
-        assert client.get(f"{server.url}{open_path}").status_code == 200
+        # Open means no 401: /ready says 503 here only because this server has no weights.
+        assert client.get(f"{server.url}{open_path}").status_code in (200, 503)
 
 
 def test_speakers_are_listed_from_the_file(serve, client: httpx.Client, tmp_path: Path) -> None:
