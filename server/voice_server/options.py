@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gpt_sovits.text.frontend import KNOWN_LANGUAGES, SUPPORTED_LANGUAGES
 from voice_server.errors import InvalidInputError, NotFoundError, PayloadTooLargeError, UnsupportedError
 from voice_server.schemas import CompatTtsRequest, OpenAISpeechRequest, SynthesisOptions, TtsRequest
 from voice_server.speakers import Speaker, SpeakerRegistry
@@ -15,6 +16,17 @@ from voice_server.speakers import Speaker, SpeakerRegistry
 _UNSUPPORTED_FORMATS = {
     "aac": "aac needs an encoder this server does not ship; use mp3, opus, ogg, flac or wav"
 }
+
+
+def check_language(language: str, field: str = "language") -> str:
+    """Refuse a language the text frontend cannot read (422 naming ``field``)."""
+    if language in SUPPORTED_LANGUAGES:
+        return language
+    what = "is not supported by this server" if language in KNOWN_LANGUAGES else "is unknown"
+    raise UnsupportedError(
+        f"language {language!r} {what}; use one of {', '.join(sorted(SUPPORTED_LANGUAGES))}",
+        field=field,
+    )
 
 
 def check_text(text: str, max_length: int, field: str) -> str:
@@ -53,7 +65,7 @@ def from_v1(
     options = SynthesisOptions(
         text=check_text(request.text, max_text_length, "text"),
         speaker_id=speaker.id,
-        language=request.language,
+        language=check_language(request.language),
         format=request.format,
         sample_rate=request.sample_rate,
         speed=request.speed,
@@ -121,7 +133,7 @@ def from_compat(
     options = SynthesisOptions(
         text=check_text(request.text, max_text_length, "text"),
         speaker_id=speaker.id,
-        language=request.text_lang.lower(),
+        language=check_language(request.text_lang.lower(), "text_lang"),
         format="pcm" if request.media_type == "raw" else request.media_type,
         speed=request.speed_factor,
         top_k=request.top_k,

@@ -19,7 +19,6 @@ import numpy as np
 
 from gpt_sovits.errors import GptSovitsError
 from gpt_sovits.pipeline import SentenceJob, SynthesisParams, VoiceReference
-from gpt_sovits.text.frontend import KNOWN_LANGUAGES, SUPPORTED_LANGUAGES
 from voice_server.audio_format import FORMATS, encode, output_rate, wav_header
 from voice_server.batcher import BatcherOverloadedError, BatcherStoppedError
 from voice_server.cache import AudioCache, cache_key
@@ -33,6 +32,7 @@ from voice_server.errors import (
     from_model_error,
 )
 from voice_server.metrics import ServerMetrics
+from voice_server.options import check_language
 from voice_server.schemas import SynthesisOptions
 from voice_server.speakers import Speaker
 
@@ -97,17 +97,6 @@ class _Plan:
     fragment: np.ndarray = field(repr=False)
     out_rate: int
     key: str | None
-
-
-def check_language(language: str) -> None:
-    """Refuse a language the text frontend cannot read (422 naming ``language``)."""
-    if language in SUPPORTED_LANGUAGES:
-        return
-    what = "is not supported by this server" if language in KNOWN_LANGUAGES else "is unknown"
-    raise UnsupportedError(
-        f"language {language!r} {what}; use one of {', '.join(sorted(SUPPORTED_LANGUAGES))}",
-        field="language",
-    )
 
 
 def translate(err: BaseException) -> ApiError | None:
