@@ -88,6 +88,11 @@ class Batcher(Generic[ItemT, ResultT]):
         """Items waiting for a batch."""
         return len(self._queue)
 
+    @property
+    def dropped(self) -> int:
+        """Items whose caller went away before their batch started (they cost no compute)."""
+        return self._queue.dropped
+
     def start(self) -> None:
         """Start the batching loop on the running event loop."""
         self._task = asyncio.get_running_loop().create_task(self._loop(), name=f"{self.name}-loop")

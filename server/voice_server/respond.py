@@ -106,7 +106,7 @@ async def respond(
         return Response(
             result.body,
             media_type=result.media_type,
-            headers=_audio_headers(result.sample_rate, record),
+            headers={**_audio_headers(result.sample_rate, record), "X-Batch-Size": str(record.batch_size)},
         )
     finally:
         if cleanup is not None and not handed_off:

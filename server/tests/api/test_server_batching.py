@@ -1,0 +1,113 @@
+"""Concurrency over real HTTP: batching, equality with unbatched results, overload, disconnects."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+
+import httpx
+import pytest
+from server_api_helpers import metric_value
+
+TEXTS = [
+    "The first request.",
+    "A second, different one.",
+    "你好，这是第三个。",
+    "Number four is here.",
+    "Five arrives together.",
+    "第六个请求。",
+    "Seven of them.",
+    "And the eighth.",
+]
+
+
+def _post_all(url: str, bodies: list[dict[str, object]], timeout: float = 120) -> list[httpx.Response]:
+    with (
+        httpx.Client(timeout=timeout) as http,
+        concurrent.futures.ThreadPoolExecutor(max_workers=len(bodies)) as pool,
+    ):
+        return list(pool.map(lambda body: http.post(f"{url}/api/v1/tts", json=body), bodies))
+
+
+def test_concurrent_requests_batch_and_equal_their_unbatched_results(serve, demo_settings) -> None:
+    # A long batching window makes the concurrent requests meet in one batch; no cache, so the
+    # sequential requests below are synthesised again.
+    server = serve(**demo_settings, cache_enabled=False, max_batch_delay_ms=500)
+    server.wait_ready()
+    bodies = [
+        {"text": text, "speaker_id": "demo", "seed": 100 + i, "format": "pcm"} for i, text in enumerate(TEXTS)
+    ]
+    batched = _post_all(server.url, bodies)
+    assert [r.status_code for r in batched] == [200] * len(bodies)
+    with httpx.Client(timeout=60) as http:
+        metrics = http.get(f"{server.url}/metrics").text
+        largest = max(int(r.headers.get("x-batch-size", "0")) for r in batched)
+        alone = [http.post(f"{server.url}/api/v1/tts", json=body) for body in bodies]
+    gpt_batches = metric_value(metrics, 'gsv_batch_size_count{stage="gpt"}')
+    gpt_sentences = metric_value(metrics, 'gsv_batch_size_sum{stage="gpt"}')
+    # Warm-up ran 2 single-sentence batches; the requests' sentences (some texts split in two)
+    # then went through in fewer batches than requests.
+    assert gpt_sentences - 2 >= len(bodies)
+    assert gpt_batches - 2 < len(bodies)
+    assert largest > 1
+    for together, single in zip(batched, alone, strict=True):
+        assert together.content == single.content
+
+
+def test_full_queue_answers_429_with_retry_after_and_never_5xx(serve, demo_settings) -> None:
+    server = serve(**demo_settings, cache_enabled=False, max_queue=2, max_batch_size=1)
+    server.wait_ready()
+    bodies = [{"text": f"Overload number {i}.", "speaker_id": "demo", "seed": i} for i in range(10)]
+    responses = _post_all(server.url, bodies)
+    statuses = sorted(r.status_code for r in responses)
+    assert set(statuses) == {200, 429}
+    refused = [r for r in responses if r.status_code == 429]
+    assert all(int(r.headers["retry-after"]) >= 1 for r in refused)
+    assert all(r.json()["error"]["code"] == "overloaded" for r in refused)
+    metrics = httpx.get(f"{server.url}/metrics").text
+    assert metric_value(metrics, 'gsv_rejected_total{reason="queue_full"}') == len(refused)
+
+
+def test_client_disconnect_frees_its_slot(serve, demo_settings) -> None:
+    server = serve(
+        **{**demo_settings, "max_tokens_per_sentence": 60}, cache_enabled=False, max_queue=1, max_batch_size=2
+    )
+    server.wait_ready()
+    long_text = " ".join(f"Sentence number {i} goes here." for i in range(12))
+    with httpx.Client(timeout=0.5) as impatient, pytest.raises(httpx.ReadTimeout):
+        impatient.post(f"{server.url}/api/v1/tts", json={"text": long_text, "speaker_id": "demo"})
+    service = server.app.state.synthesis
+    deadline = time.monotonic() + 10
+    while service.active and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert service.active == 0
+    # With max_queue=1 a new request is admitted only because the abandoned one left.
+    follow_up = httpx.post(
+        f"{server.url}/api/v1/tts", json={"text": "Next.", "speaker_id": "demo", "seed": 1}, timeout=60
+    )
+    assert follow_up.status_code == 200
+    # Its queued sentences were dropped rather than decoded.
+    model = server.app.state.engine.get("default")
+    assert model.gpt._queue.dropped > 0
+
+
+def test_probes_answer_while_the_model_is_busy(serve, demo_settings) -> None:
+    server = serve(**{**demo_settings, "max_tokens_per_sentence": 60}, cache_enabled=False)
+    server.wait_ready()
+    long_text = " ".join(f"Busy sentence {i}." for i in range(10))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        busy = pool.submit(
+            httpx.post,
+            f"{server.url}/api/v1/tts",
+            json={"text": long_text, "speaker_id": "demo"},
+            timeout=120,
+        )
+        while not server.app.state.synthesis.active:
+            time.sleep(0.01)
+        health = httpx.get(f"{server.url}/health", timeout=5)
+        metrics = httpx.get(f"{server.url}/metrics", timeout=5)
+        still_busy = server.app.state.synthesis.active
+        assert busy.result().status_code == 200
+    assert health.status_code == metrics.status_code == 200
+    assert still_busy == 1
+    assert metric_value(metrics.text, "gsv_requests_in_flight") == 1
