@@ -74,6 +74,9 @@ class TtsRequest(SynthesisFields):
 class UploadTtsForm(SynthesisFields):
     """The form fields of ``POST /api/v1/tts/upload`` (the clip itself is the ``ref_audio`` file)."""
 
+    # The form also carries the file part, which is not one of these fields.
+    model_config = ConfigDict(extra="ignore")
+
     text: str = Field(min_length=1, description="Text to speak.")
     prompt_text: str = Field("", description="Transcript of the clip; empty: reference-free mode.")
     prompt_language: str = Field("zh", description="Language of the transcript.")
