@@ -1,0 +1,75 @@
+"""SIGTERM with requests in flight: readiness off, new work refused with 503, none of the accepted lost."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import io
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import soundfile as sf
+from server_api_helpers import metric_value
+
+
+def _wait(condition, timeout_s: float = 120) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/ready", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def test_sigterm_drains_in_flight_requests(console_script, free_port, demo_dir: Path) -> None:
+    url = f"http://127.0.0.1:{free_port}"
+    proc = subprocess.Popen(
+        [
+            console_script("gpt-sovits-server"),
+            *("--demo", "--demo-dir", str(demo_dir), "--port", str(free_port), "--host", "127.0.0.1"),
+            *("--max-tokens-per-sentence", "40", "--no-cache-enabled", "--drain-delay-s", "1"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait(lambda: _ready(url) or proc.poll() is not None)
+        assert proc.poll() is None
+        text = " ".join(f"Draining sentence {i}." for i in range(4))
+        with httpx.Client(timeout=120) as http, concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            in_flight = [
+                pool.submit(
+                    http.post, f"{url}/api/v1/tts", json={"text": text, "speaker_id": "demo", "seed": i}
+                )
+                for i in range(4)
+            ]
+            _wait(lambda: metric_value(http.get(f"{url}/metrics").text, "gsv_requests_in_flight") >= 4)
+            proc.send_signal(signal.SIGTERM)
+            _wait(lambda: http.get(f"{url}/ready").status_code == 503, timeout_s=10)
+            assert http.get(f"{url}/ready").json() == {"status": "draining"}
+            late = http.post(f"{url}/api/v1/tts", json={"text": "Too late.", "speaker_id": "demo"})
+            assert late.status_code == 503
+            assert late.json()["error"]["code"] == "not_ready"
+            assert int(late.headers["retry-after"]) >= 1
+            answers = [future.result() for future in in_flight]
+        assert [a.status_code for a in answers] == [200] * 4
+        for answer in answers:
+            audio, rate = sf.read(io.BytesIO(answer.content))
+            assert rate == 32000
+            assert audio.shape[0] > 0
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, output
+    assert "drained" in output
