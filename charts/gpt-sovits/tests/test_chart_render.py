@@ -124,7 +124,7 @@ def test_dashboard_is_valid_json_with_the_promised_panels(render: Render) -> Non
 def test_helm_test_hook_calls_the_voice_service_ready_path(render: Render) -> None:
     (pod,) = find(render(CHART / "ci" / "full-values.yaml"), "Pod")
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
-    assert pod["spec"]["containers"][0]["command"][-1] == "http://narrator.voice-system.svc/ready"
+    assert pod["spec"]["containers"][0]["command"][-1] == "http://narrator.voice-system.svc:8000/ready"
 
 
 def test_metrics_port_zero_drops_the_service_and_scrape_annotations(render: Render) -> None:
