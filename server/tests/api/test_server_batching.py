@@ -111,3 +111,20 @@ def test_probes_answer_while_the_model_is_busy(serve, demo_settings) -> None:
     assert health.status_code == metrics.status_code == 200
     assert still_busy == 1
     assert metric_value(metrics.text, "gsv_requests_in_flight") == 1
+
+
+def test_request_past_its_deadline_is_503_timeout(serve, demo_settings) -> None:
+    server = serve(
+        **{**demo_settings, "max_tokens_per_sentence": 60}, cache_enabled=False, request_timeout_s=0.3
+    )
+    server.wait_ready()
+    long_text = " ".join(f"Slow sentence {i}." for i in range(12))
+    response = httpx.post(
+        f"{server.url}/api/v1/tts", json={"text": long_text, "speaker_id": "demo"}, timeout=60
+    )
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "timeout"
+    deadline = time.monotonic() + 10
+    while server.app.state.synthesis.active and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.app.state.synthesis.active == 0
