@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 from gpt_sovits.t2s.kv_cache import KVCache
-from gpt_sovits.t2s.model import Text2SemanticDecoder, prefix_mask
+from gpt_sovits.t2s.model import Segment, Text2SemanticDecoder, prefix_mask
 from gpt_sovits.t2s.sampling import sample
 
 # The official loop removes the EOS column for the first 11 steps.
@@ -101,7 +101,13 @@ class _Rows:
     """Per-row decoding state of the live rows, kept aligned with the KV cache rows."""
 
     def __init__(
-        self, requests: list[DecodeRequest], vocab: int, capacity: int, pad: Tensor, device: torch.device
+        self,
+        requests: list[DecodeRequest],
+        vocab: int,
+        capacity: int,
+        pad: Tensor,
+        device: torch.device,
+        dtype: torch.dtype,
     ):
         n = len(requests)
         self.index = torch.arange(n, device=device)  # original request index of each live row
@@ -114,7 +120,11 @@ class _Rows:
         self.seen = torch.zeros(n, vocab, dtype=torch.bool, device=device)
         for row, r in enumerate(requests):
             self.seen[row, r.prompt.to(device)] = True
-        self.key_valid = torch.arange(capacity, device=device).unsqueeze(0) >= pad.unsqueeze(1)
+        # Additive key mask over cache columns: -inf on each row's left padding, 0 elsewhere.
+        columns = torch.arange(capacity, device=device).unsqueeze(0)
+        self.key_bias = torch.zeros(n, capacity, device=device, dtype=dtype).masked_fill(
+            columns < pad.unsqueeze(1), float("-inf")
+        )
         self.generators: list[torch.Generator | None] = [
             None if r.seed is None else torch.Generator(device=device).manual_seed(r.seed) for r in requests
         ]
@@ -130,7 +140,7 @@ class _Rows:
             "max_new",
             "audio_pos",
             "seen",
-            "key_valid",
+            "key_bias",
         ):
             setattr(self, name, getattr(self, name).index_select(0, order))
         self.generators = [self.generators[i] for i in order.tolist()]
@@ -163,24 +173,16 @@ def decode_batch(
     steps_max = max(r.max_new_tokens for r in requests)
     cache = KVCache(cfg.n_layer, n, cfg.head, cfg.head_dim, width + steps_max, dtype=model.dtype, device=dev)
 
-    # Row by row: each row's prefix is computed without padding (no wasted work, and exactly the
-    # numbers a batch of one would get), then stored right-aligned in the shared cache.
-    first_logits = []
-    for row, r in enumerate(requests):
-        tx, ty = r.phones.numel(), r.prompt.numel()
-        phones = r.phones.to(dev).unsqueeze(0)
-        x = model.embed_text(phones, r.bert.to(dev).unsqueeze(0), torch.arange(tx, device=dev).unsqueeze(0))
-        if ty:
-            y = model.embed_audio(r.prompt.to(dev).unsqueeze(0), torch.arange(ty, device=dev).unsqueeze(0))
-            x = torch.cat([x, y], dim=1)
-        mask = prefix_mask(text_lens[row : row + 1], audio_lens[row : row + 1], tx + ty)
-        first_logits.append(model.prefill(x, mask, cache, row=row, start=width - tx - ty))
-        cache.zero_row_prefix(row, width - tx - ty)
+    # All prefixes packed end to end, without padding (each row gets exactly the numbers a batch
+    # of one would), then stored right-aligned in the shared cache.
+    x, segments = _packed_prefixes(model, requests, width)
+    logits = model.prefill(x, segments, cache)
+    for seg in segments:
+        cache.zero_row_prefix(seg.row, seg.start)
     cache.advance(width)
-    logits = torch.cat(first_logits)
     prefilled = time.perf_counter()
 
-    rows = _Rows(requests, cfg.vocab_size, cache.capacity, pad, dev)
+    rows = _Rows(requests, cfg.vocab_size, cache.capacity, pad, dev, model.dtype)
     padded = bool((pad > 0).any())
     tokens = torch.zeros(n, steps_max, dtype=torch.long, device=dev)
     step_logits: list[list[Tensor]] = [[] for _ in range(n)]
@@ -221,7 +223,7 @@ def decode_batch(
             order = cache.drop_rows(dead)
             rows.reorder(order)
             ids = ids.index_select(0, order)
-        key_mask = rows.key_valid[:, None, None, : cache.length + 1] if padded else None
+        key_mask = rows.key_bias[:, None, None, : cache.length + 1] if padded else None
         logits = model.decode_step(ids, rows.audio_pos + step, key_mask, cache)
 
     done = [r for r in results if r is not None]
@@ -286,6 +288,47 @@ def decode_uncached(
                 torch.tensor(generated[:-1], dtype=torch.long), True, step + 1, _stack(recorded)
             )
     return DecodeResult(torch.tensor(generated, dtype=torch.long), False, len(generated), _stack(recorded))
+
+
+def _packed_prefixes(
+    model: Text2SemanticDecoder, requests: list[DecodeRequest], width: int
+) -> tuple[Tensor, list[Segment]]:
+    """Embed every request's text then prompt, rows one after another: [N, D] and their segments.
+
+    Texts are embedded in one call and prompts in another; the rows are then interleaved.
+    """
+    dev = model.device
+    text_lens = [r.phones.numel() for r in requests]
+    audio_lens = [r.prompt.numel() for r in requests]
+    phones = torch.cat([r.phones for r in requests]).to(dev).unsqueeze(0)
+    bert = torch.cat([r.bert for r in requests], dim=1).to(dev).unsqueeze(0)
+    text_pos = torch.cat([torch.arange(n) for n in text_lens]).to(dev).unsqueeze(0)
+    parts = [model.embed_text(phones, bert, text_pos)[0]]
+    if sum(audio_lens):
+        prompts = torch.cat([r.prompt for r in requests]).to(dev).unsqueeze(0)
+        audio_pos = torch.cat([torch.arange(n) for n in audio_lens]).to(dev).unsqueeze(0)
+        parts.append(model.embed_audio(prompts, audio_pos)[0])
+    # Packed order: text of row 0, prompt of row 0, text of row 1, ...
+    order: list[int] = []
+    segments: list[Segment] = []
+    text_at, audio_at = 0, sum(text_lens)
+    for row, (tx, ty) in enumerate(zip(text_lens, audio_lens, strict=True)):
+        segments.append(
+            Segment(
+                offset=len(order),
+                length=tx + ty,
+                row=row,
+                start=width - tx - ty,
+                mask=prefix_mask(torch.tensor([tx], device=dev), torch.tensor([ty], device=dev), tx + ty)
+                if ty
+                else None,
+            )
+        )
+        order += range(text_at, text_at + tx)
+        order += range(audio_at, audio_at + ty)
+        text_at, audio_at = text_at + tx, audio_at + ty
+    packed = torch.cat(parts).index_select(0, torch.tensor(order, device=dev))
+    return packed, segments
 
 
 def _check_ids(requests: list[DecodeRequest], phone_rows: int, eos: int) -> None:

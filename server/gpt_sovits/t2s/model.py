@@ -1,13 +1,15 @@
 """The T2S decoder: phones + BERT features + prompt semantic ids → next semantic id logits.
 
 State-dict names match the official checkpoints once their ``model.`` prefix is stripped.
-The forward pass is split into ``prefill`` (the whole prompt, filling the KV cache) and
-``decode_step`` (one new token per row), plus ``teacher_forced`` for full-sequence checks.
+The forward pass is split into ``prefill`` (every row's prompt, packed without padding, filling
+the KV cache) and ``decode_step`` (one new token per row), plus ``teacher_forced`` for
+full-sequence checks. Matmuls go through ``packed_linear`` (prepacked weights on CPU).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -15,8 +17,10 @@ from torch import Tensor, nn
 
 from gpt_sovits.t2s.config import T2SConfig
 from gpt_sovits.t2s.kv_cache import KVCache
+from gpt_sovits.t2s.packed_linear import PackedWeight, linear
 
 BERT_DIM = 1024
+NEG_INF = float("-inf")
 
 
 class SinePositions(nn.Module):
@@ -74,6 +78,20 @@ class TokenEmbedding(nn.Module):
         return out
 
 
+@dataclass(frozen=True)
+class Segment:
+    """One row's prefix inside a packed prefill: ``length`` positions from ``offset`` of the packed
+    sequence, stored from column ``start`` of cache row ``row``; ``mask`` [1, 1, length, length]
+    (True = may attend) or ``None`` when every position may attend to every other one.
+    """
+
+    offset: int
+    length: int
+    row: int
+    start: int
+    mask: Tensor | None
+
+
 class SelfAttention(nn.Module):
     """Multi-head self-attention with packed q|k|v input projection (official tensor names)."""
 
@@ -86,25 +104,71 @@ class SelfAttention(nn.Module):
         self.in_proj_bias = nn.Parameter(torch.zeros(3 * dim))
         self.out_proj = nn.Linear(dim, dim)
         nn.init.xavier_uniform_(self.in_proj_weight)
+        self._in_pack = PackedWeight()
+        self._out_pack = PackedWeight()
+
+    def _project_in(self, x: Tensor) -> Tensor:
+        return linear(x, self.in_proj_weight, self.in_proj_bias, self._in_pack)
+
+    def _project_out(self, x: Tensor) -> Tensor:
+        return linear(x, self.out_proj.weight, self.out_proj.bias, self._out_pack)
 
     def forward(
-        self, x: Tensor, mask: Tensor | None, cache: KVCache | None, layer: int, start: int, row: int | None
+        self, x: Tensor, mask: Tensor | None, cache: KVCache | None, layer: int, start: int
     ) -> Tensor:
         """Attend ``x`` [B, T, D] to itself, or to the cached prefix plus itself when ``cache`` is given.
 
-        ``mask`` is boolean, True = may attend, broadcastable to [B, heads, T, keys]. With ``row``
-        (a one-row prefill) the new keys/values go to that cache row and ``x`` attends to itself.
+        ``mask`` is boolean, True = may attend, broadcastable to [B, heads, T, keys].
         """
         b, t, d = x.shape
-        qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)
+        qkv = self._project_in(x)
         # [B, T, 3, H, hd] → three [B, H, T, hd] views without copying.
         q, k, v = qkv.view(b, t, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
-        if cache is not None and row is not None:
-            cache.write_row(layer, row, start, k, v)
-        elif cache is not None:
+        if cache is not None:
             k, v = cache.write(layer, start, k, v)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        return self.out_proj(out.transpose(1, 2).reshape(b, t, d))  # type: ignore[no-any-return]
+        if t == 1:
+            out = _attend_one(q, k, v, mask)
+        else:
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return self._project_out(out.transpose(1, 2).reshape(b, t, d))
+
+    def forward_packed(
+        self, x: Tensor, segments: list[Segment], cache: KVCache, layer: int, last_only: bool
+    ) -> Tensor:
+        """Prefill several rows packed end to end in ``x`` [N, D]; each row attends within its segment.
+
+        The projections run once over all N positions (no padding computed); attention runs per
+        segment. With ``last_only`` only each segment's last position is attended from (its
+        keys/values are still cached), giving [len(segments), D] instead of [N, D].
+        """
+        n, d = x.shape
+        # [N, 3, H, hd] → [3, H, N, hd] view.
+        heads = self._project_in(x).view(n, 3, self.heads, self.head_dim).permute(1, 2, 0, 3)
+        out = x.new_empty(len(segments) if last_only else n, self.heads, self.head_dim)
+        for i, seg in enumerate(segments):
+            q, k, v = heads[:, :, seg.offset : seg.offset + seg.length].unsqueeze(1).unbind(0)
+            cache.write_row(layer, seg.row, seg.start, k, v)
+            if last_only:
+                # The last position of a prefix (audio, or text when there is no prompt) sees all of it.
+                attended = F.scaled_dot_product_attention(q[:, :, -1:], k, v)
+                out[i].copy_(attended[0, :, 0])
+            else:
+                attended = F.scaled_dot_product_attention(q, k, v, attn_mask=seg.mask)
+                out[seg.offset : seg.offset + seg.length].copy_(attended[0].transpose(0, 1))
+        return self._project_out(out.view(-1, d))
+
+
+def _attend_one(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
+    """Attention of a single query per row ([B, H, 1, hd]) over ``k``/``v`` [B, H, L, hd].
+
+    Two batched matrix-vector products and a softmax: for one query this streams the cache
+    about 20 % faster on CPU than ``scaled_dot_product_attention``'s blocked kernel. ``mask`` is
+    boolean (True = attend) or additive, broadcastable to [B, H, 1, L].
+    """
+    scores = torch.matmul(q * q.shape[-1] ** -0.5, k.transpose(-1, -2))
+    if mask is not None:
+        scores = scores.masked_fill(~mask, NEG_INF) if mask.dtype == torch.bool else scores + mask
+    return torch.matmul(torch.softmax(scores, dim=-1), v)
 
 
 class Block(nn.Module):
@@ -118,13 +182,33 @@ class Block(nn.Module):
         self.linear2 = nn.Linear(ffn_dim, dim)
         self.norm1 = nn.LayerNorm(dim, eps=1e-5)
         self.norm2 = nn.LayerNorm(dim, eps=1e-5)
+        self._pack1 = PackedWeight()
+        self._pack2 = PackedWeight()
+
+    def _feed_forward(self, x: Tensor) -> Tensor:
+        hidden = linear(x, self.linear1.weight, self.linear1.bias, self._pack1, relu=True)
+        return linear(hidden, self.linear2.weight, self.linear2.bias, self._pack2)
 
     def forward(
-        self, x: Tensor, mask: Tensor | None, cache: KVCache | None, layer: int, start: int, row: int | None
+        self, x: Tensor, mask: Tensor | None, cache: KVCache | None, layer: int, start: int
     ) -> Tensor:
         """Run the block over ``x`` [B, T, D]."""
-        x = self.norm1(x + self.self_attn(x, mask, cache, layer, start, row))
-        return self.norm2(x + self.linear2(F.relu(self.linear1(x))))  # type: ignore[no-any-return]
+        x = self.norm1(x + self.self_attn(x, mask, cache, layer, start))
+        return self.norm2(x + self._feed_forward(x))  # type: ignore[no-any-return]
+
+    def forward_packed(
+        self, x: Tensor, segments: list[Segment], cache: KVCache, layer: int, last: Tensor | None
+    ) -> Tensor:
+        """Run the block over packed prefixes ``x`` [N, D] (see ``SelfAttention.forward_packed``).
+
+        With ``last`` (the packed index of each segment's last position) only those positions
+        continue past attention: [len(segments), D].
+        """
+        attended = self.self_attn.forward_packed(x, segments, cache, layer, last_only=last is not None)
+        if last is not None:
+            x = x.index_select(0, last)
+        x = self.norm1(x + attended)
+        return self.norm2(x + self._feed_forward(x))  # type: ignore[no-any-return]
 
 
 class BlockStack(nn.Module):
@@ -147,12 +231,14 @@ class Text2SemanticDecoder(nn.Module):
         self.config = config
         d = config.hidden_dim
         self.bert_proj = nn.Linear(BERT_DIM, d)
+        self._bert_pack = PackedWeight()
         self.ar_text_embedding = TokenEmbedding(config.phoneme_vocab_size, d)
         self.ar_text_position = SinePositions(d)
         self.ar_audio_embedding = TokenEmbedding(config.vocab_size, d)
         self.ar_audio_position = SinePositions(d)
         self.h = BlockStack(config)
         self.ar_predict_layer = nn.Linear(d, config.vocab_size, bias=False)
+        self._predict_pack = PackedWeight()
 
     @property
     def dtype(self) -> torch.dtype:
@@ -168,7 +254,10 @@ class Text2SemanticDecoder(nn.Module):
 
     def embed_text(self, phones: Tensor, bert: Tensor, positions: Tensor) -> Tensor:
         """Phone embedding + projected BERT features + positions: [B, T] ids, [B, 1024, T] → [B, T, D]."""
-        x = self.ar_text_embedding(phones) + self.bert_proj(bert.transpose(1, 2).to(self.dtype))
+        features = bert.transpose(1, 2).to(self.dtype)
+        x = self.ar_text_embedding(phones) + linear(
+            features, self.bert_proj.weight, self.bert_proj.bias, self._bert_pack
+        )
         return x + self.ar_text_position(positions)  # type: ignore[no-any-return]
 
     def embed_audio(self, ids: Tensor, positions: Tensor) -> Tensor:
@@ -178,43 +267,38 @@ class Text2SemanticDecoder(nn.Module):
     # --- transformer --------------------------------------------------------------------------
 
     def run_blocks(
-        self,
-        x: Tensor,
-        mask: Tensor | None,
-        cache: KVCache | None = None,
-        start: int = 0,
-        row: int | None = None,
+        self, x: Tensor, mask: Tensor | None, cache: KVCache | None = None, start: int = 0
     ) -> Tensor:
-        """All blocks over ``x`` [B, T, D] placed at cache positions ``[start, start+T)``.
-
-        With ``row``, ``x`` is one row's prefix written to that cache row only; the caller then
-        advances the cache once every row is in.
-        """
+        """All blocks over ``x`` [B, T, D] placed at cache positions ``[start, start+T)``."""
         for layer, block in enumerate(self.h.layers):
-            x = block(x, mask, cache, layer, start, row)
-        if cache is not None and row is None:
+            x = block(x, mask, cache, layer, start)
+        if cache is not None:
             cache.advance(x.shape[1])
         return x
 
     def logits(self, hidden: Tensor) -> Tensor:
         """Next-id logits (float32) from hidden states."""
-        return self.ar_predict_layer(hidden).float()  # type: ignore[no-any-return]
+        return linear(hidden, self.ar_predict_layer.weight, None, self._predict_pack).float()
 
-    def prefill(
-        self, x: Tensor, mask: Tensor | None, cache: KVCache, *, row: int | None = None, start: int = 0
-    ) -> Tensor:
-        """Run the embedded prefix ``x`` [B, S, D] into ``cache``; logits of its last position.
+    def prefill(self, x: Tensor, segments: list[Segment], cache: KVCache) -> Tensor:
+        """Run prefixes packed end to end in ``x`` [N, D] into their cache rows; logits [B, V] of
+        each segment's last position.
 
-        With ``row``, ``x`` [1, S, D] is that row's unpadded prefix, stored at ``[start, start+S)``
-        of the row (right-aligned batches prefill row by row: no padding is computed).
+        Rows are prefilled without padding: the matmuls see all N positions at once, attention
+        stays within each segment. The caller advances the cache once the rows are in.
         """
-        hidden = self.run_blocks(x, mask, cache, start=start, row=row)
-        return self.logits(hidden[:, -1])
+        last = torch.tensor([seg.offset + seg.length - 1 for seg in segments], device=x.device)
+        final = len(self.h.layers) - 1
+        for layer, block in enumerate(self.h.layers):
+            assert isinstance(block, Block)
+            # Only the last position of each prefix needs the last block beyond its keys/values.
+            x = block.forward_packed(x, segments, cache, layer, last if layer == final else None)
+        return self.logits(x)
 
     def decode_step(self, ids: Tensor, positions: Tensor, key_mask: Tensor | None, cache: KVCache) -> Tensor:
         """Feed one new id per row ([B] ids at audio ``positions`` [B]); logits [B, V] for the next one.
 
-        ``key_mask`` (bool, True = attend, [B, 1, 1, cache.length + 1]) hides padding columns;
+        ``key_mask`` ([B, 1, 1, cache.length + 1], boolean True = attend, or additive) hides padding columns;
         ``None`` when no row has padding.
         """
         x = self.embed_audio(ids.unsqueeze(1), positions.unsqueeze(1))
