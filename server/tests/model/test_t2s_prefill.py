@@ -47,7 +47,8 @@ def _requests(golden: dict) -> list[DecodeRequest]:
 def _prefill(model: Text2SemanticDecoder, requests: list[DecodeRequest]) -> tuple[torch.Tensor, KVCache, int]:
     cfg = model.config
     width = max(r.phones.numel() + r.prompt.numel() for r in requests)
-    cache = KVCache(cfg.n_layer, len(requests), cfg.head, cfg.head_dim, width, dtype=model.dtype, device="cpu")
+    rows = len(requests)
+    cache = KVCache(cfg.n_layer, rows, cfg.head, cfg.head_dim, width, dtype=model.dtype, device="cpu")
     with torch.inference_mode():
         x, segments = _packed_prefixes(model, requests, width)
         logits = model.prefill(x, segments, cache)
@@ -103,7 +104,8 @@ def test_t2s_packed_weight_follows_in_place_edits_and_copies() -> None:
         layer.weight.mul_(2.0)
     with torch.inference_mode():
         assert pack.get(layer.weight) is not first
-        torch.testing.assert_close(linear(x, layer.weight, layer.bias, pack), F.linear(x, layer.weight, layer.bias))
+        expected = F.linear(x, layer.weight, layer.bias)
+        torch.testing.assert_close(linear(x, layer.weight, layer.bias, pack), expected)
     copied = copy.deepcopy(pack)
     assert copied._packed is None
 
