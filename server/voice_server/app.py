@@ -100,7 +100,9 @@ def _init_state(app: FastAPI, settings: ServerSettings) -> None:
         max_delay_s=settings.max_batch_delay_ms / 1000,
         max_queue=settings.max_queue,
     )
-    state.engine = Engine(batching, metrics, settings.device, settings.precision)
+    state.engine = Engine(
+        batching, metrics, settings.device, settings.precision, retire_timeout_s=settings.request_timeout_s
+    )
     max_tokens = settings.max_tokens_per_sentence
     if max_tokens is None and settings.demo:
         max_tokens = DEMO_MAX_TOKENS_PER_SENTENCE

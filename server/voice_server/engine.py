@@ -77,6 +77,25 @@ def _remaining(deadline: float) -> float:
     return left
 
 
+class ModelLease:
+    """A request's hold on a model: the model is not stopped while a lease is held.
+
+    ``release`` may be called more than once (a stream releases when it ends and again from its
+    response's background task, whichever comes first).
+    """
+
+    def __init__(self, model: VoiceModel) -> None:
+        self.model = model
+        self._released = False
+        model._hold()
+
+    def release(self) -> None:
+        """Give the model back."""
+        if not self._released:
+            self._released = True
+            self.model._unhold()
+
+
 class VoiceModel:
     """One loaded model and its GPT and SoVITS batchers (start them on the serving loop)."""
 
@@ -95,6 +114,9 @@ class VoiceModel:
         self.synthesizer = synthesizer
         self.generation = generation
         self._metrics = metrics
+        self._holders = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
         stage_queue = batching.max_queue * _SENTENCES_PER_REQUEST_BOUND
         self.gpt: Batcher[SentenceJob, Semantic] = Batcher(
             self._gpt_batch,
@@ -124,6 +146,27 @@ class VoiceModel:
     def queue_depth(self) -> int:
         """Sentences waiting in either stage."""
         return self.gpt.depth + self.sovits.depth
+
+    def lease(self) -> ModelLease:
+        """Hold this model for one request (both stages, every sentence)."""
+        return ModelLease(self)
+
+    def _hold(self) -> None:
+        self._holders += 1
+        self._idle.clear()
+
+    def _unhold(self) -> None:
+        self._holders -= 1
+        if self._holders == 0:
+            self._idle.set()
+
+    async def wait_idle(self, timeout_s: float) -> bool:
+        """Wait until no request holds the model; False when ``timeout_s`` passed first."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
 
     def _observer(self, stage: str) -> Callable[[list[float]], None]:
         def observe(waits: list[float]) -> None:
@@ -210,9 +253,15 @@ class Engine:
     """The loaded models by name; loading or replacing one never disturbs requests in flight."""
 
     def __init__(
-        self, batching: BatchingSettings, metrics: ServerMetrics, device: str, precision: str
+        self,
+        batching: BatchingSettings,
+        metrics: ServerMetrics,
+        device: str,
+        precision: str,
+        retire_timeout_s: float,
     ) -> None:
         self._batching = batching
+        self._retire_timeout_s = retire_timeout_s
         self._metrics = metrics
         self._device = device
         self._precision = precision
@@ -290,7 +339,14 @@ class Engine:
         log.info("model unloaded", extra={"model": name})
 
     def _retire(self, model: VoiceModel) -> None:
-        task = asyncio.get_running_loop().create_task(model.stop(), name=f"retire-{model.name}")
+        """Stop a replaced model once the requests holding it are done."""
+
+        async def retire() -> None:
+            if not await model.wait_idle(self._retire_timeout_s):
+                log.warning("retiring a model still in use", extra={"model": model.name})
+            await model.stop()
+
+        task = asyncio.get_running_loop().create_task(retire(), name=f"retire-{model.name}")
         self._retiring.add(task)
         task.add_done_callback(self._retiring.discard)
 

@@ -91,11 +91,17 @@ async def respond(
         if options.stream:
             stream = service.stream(options, speaker, record, cacheable=cacheable)
             handed_off = True
+
+            def finish() -> None:
+                stream.release()
+                if cleanup is not None:
+                    cleanup()
+
             return StreamingResponse(
                 stream.chunks,
                 media_type=stream.media_type,
                 headers=_audio_headers(stream.sample_rate, record),
-                background=BackgroundTask(cleanup) if cleanup else None,
+                background=BackgroundTask(finish),
             )
         try:
             result = await until_disconnected(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -22,7 +22,7 @@ from gpt_sovits.pipeline import SentenceJob, SynthesisParams, VoiceReference
 from voice_server.audio_format import FORMATS, encode, output_rate, wav_header
 from voice_server.batcher import BatcherOverloadedError, BatcherStoppedError
 from voice_server.cache import AudioCache, cache_key
-from voice_server.engine import Engine, ModelNotLoadedError, SentenceAudio, VoiceModel
+from voice_server.engine import Engine, ModelLease, ModelNotLoadedError, SentenceAudio, VoiceModel
 from voice_server.errors import (
     ApiError,
     DeadlineExceededError,
@@ -80,11 +80,15 @@ class AudioResult:
 
 @dataclass(frozen=True)
 class AudioStream:
-    """A streamed response: its media type and rate are known before the first chunk."""
+    """A streamed response: its media type and rate are known before the first chunk.
+
+    ``release`` must run when the response is over, even if it never started (idempotent).
+    """
 
     chunks: AsyncIterator[bytes]
     media_type: str
     sample_rate: int
+    release: Callable[[], None]
 
 
 @dataclass
@@ -265,10 +269,13 @@ class SynthesisService:
             return AudioResult(cached, media_type, plan.out_rate)
         with self._admitted(plan.model):
             started = time.monotonic()
+            lease = plan.model.lease()
             try:
                 pieces = await plan.model.sentences(plan.jobs, started + self.request_timeout_s)
             except ExceptionGroup as group:
                 raise self._first_error(group) from None
+            finally:
+                lease.release()
             self._account(plan, record, pieces)
             self._observe_speed(record, time.monotonic() - started)
             wave = self._join(plan, pieces)
@@ -297,13 +304,24 @@ class SynthesisService:
         media_type = FORMATS[options.format].media_type
         cached = self._cached(plan, record)
         if cached is not None:
-            return AudioStream(_once(cached), media_type, plan.out_rate)
+            return AudioStream(_once(cached), media_type, plan.out_rate, release=lambda: None)
         if self.active >= self.max_queue:  # checked now, so the client gets a 429, not an empty stream
             with self._admitted(plan.model):
                 pass
-        return AudioStream(self._stream_chunks(plan, record), media_type, plan.out_rate)
+        # Held from now, not from the first chunk: a swap in between must not stop the model.
+        lease = plan.model.lease()
+        return AudioStream(self._stream_chunks(plan, record, lease), media_type, plan.out_rate, lease.release)
 
-    async def _stream_chunks(self, plan: _Plan, record: SynthesisRecord) -> AsyncIterator[bytes]:
+    async def _stream_chunks(
+        self, plan: _Plan, record: SynthesisRecord, lease: ModelLease
+    ) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._stream_audio(plan, record):
+                yield chunk
+        finally:
+            lease.release()
+
+    async def _stream_audio(self, plan: _Plan, record: SynthesisRecord) -> AsyncIterator[bytes]:
         options = plan.options
         rate = plan.model.sample_rate
         header = wav_header(plan.out_rate) if options.format == "wav" else b""
