@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -52,3 +53,15 @@ def test_loader_rejects_an_invalid_file(composecheck: str, tmp_path: Path) -> No
     result = _load(composecheck, bad)
     assert result.returncode == 1
     assert "replicas" in result.stderr
+
+
+def test_server_settings_in_compose_and_image_are_known_to_the_server(docker_dir: Path) -> None:
+    from voice_server.settings import ENV_PREFIX, ServerSettings
+
+    compose = yaml.safe_load((docker_dir / "docker-compose.yml").read_text())
+    names = set(compose["services"]["server"]["environment"])
+    dockerfile = (docker_dir / "Dockerfile.server").read_text()
+    names |= set(re.findall(rf"\b({ENV_PREFIX}[A-Z_]+)=", dockerfile))
+    assert names
+    unknown = {n for n in names if n.removeprefix(ENV_PREFIX).lower() not in ServerSettings.model_fields}
+    assert not unknown
