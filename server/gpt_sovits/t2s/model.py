@@ -126,7 +126,7 @@ class SelfAttention(nn.Module):
         q, k, v = qkv.view(b, t, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
         if cache is not None:
             k, v = cache.write(layer, start, k, v)
-        if t == 1:
+        if t == 1 and q.device.type == "cpu":
             out = _attend_one(q, k, v, mask)
         else:
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
