@@ -34,6 +34,7 @@ AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
     **{
         status: {"model": ErrorBody, "description": description}
         for status, description in (
+            (400, "The body is not valid JSON."),
             (401, "Missing or wrong API key."),
             (404, "Unknown speaker."),
             (413, "Text or body too long."),

@@ -16,7 +16,7 @@ router = APIRouter(
     prefix="/admin",
     tags=["admin"],
     dependencies=[Depends(require_admin_key)],
-    responses={status: {"model": ErrorBody} for status in (401, 403, 404, 422)},
+    responses={status: {"model": ErrorBody} for status in (400, 401, 403, 404, 422)},
 )
 
 
