@@ -126,7 +126,7 @@ class SelfAttention(nn.Module):
         q, k, v = qkv.view(b, t, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
         if cache is not None:
             k, v = cache.write(layer, start, k, v)
-        if t == 1 and q.device.type == "cpu":
+        if t == 1 and q.device.type == "cpu" and q.dtype == torch.float32:
             out = _attend_one(q, k, v, mask)
         else:
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
@@ -162,8 +162,10 @@ def _attend_one(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
     """Attention of a single query per row ([B, H, 1, hd]) over ``k``/``v`` [B, H, L, hd].
 
     Two batched matrix-vector products and a softmax: for one query this streams the cache
-    about 20 % faster on CPU than ``scaled_dot_product_attention``'s blocked kernel. ``mask`` is
-    boolean (True = attend) or additive, broadcastable to [B, H, 1, L].
+    about 20 % faster on CPU than ``scaled_dot_product_attention``'s blocked kernel (float32
+    only: bf16 products go to oneDNN, which builds a new kernel for every cache length, a
+    few ms per decode step). ``mask`` is boolean (True = attend) or additive, broadcastable to
+    [B, H, 1, L].
     """
     scores = torch.matmul(q * q.shape[-1] ** -0.5, k.transpose(-1, -2))
     if mask is not None:
