@@ -1,9 +1,10 @@
 """Soak: a few thousand mixed requests against a demo server process; no 5xx, memory stays flat.
 
 The server runs as a subprocess (``gpt-sovits-server --demo``) so its resident memory can be read
-from ``/proc/<pid>/status``. Eight concurrent clients send 2,000 requests: unique and repeated
+from ``/proc/<pid>/status``. Eight concurrent clients send 1,600 requests: unique and repeated
 (cache-hit) syntheses, streams, every API shape, uploads and requests that must fail. Memory is
-sampled once a warm-up phase has filled the cache and run every code path, and again at the end.
+sampled after an 800-request warm-up (which fills the caches and runs every code path), half-way
+through the rest and at the end; the growth over the last half must stay bounded.
 """
 
 from __future__ import annotations
@@ -31,14 +32,14 @@ MEASURED_REQUESTS = 800
 CACHE_ENTRIES = 32
 MiB = 1024 * 1024
 # Bound on anonymous-memory growth over the last 400 requests. Memory keeps growing for a while
-# after start-up without a per-request leak, by a decreasing amount: each new mix of batch shapes
-# (batch rows x text lengths, from 8 concurrent clients) adds oneDNN primitives and allocator
-# arena pages. With one client the same requests leave memory flat. Measured here (2 shared
-# cores): +36 MiB over requests 800-1200 and +22 MiB over 1200-1600 of this mix; with text
-# requests alone it levels off after ~1,400 requests. A leak grows linearly instead; keeping a
-# request's sentence tensors, reference features or uploaded clip (≥ 128 KiB each) adds ≥ 50 MiB
-# per 400 requests, and is caught. A leak of a small response per request (10-90 KiB) is not.
-MAX_LATE_GROWTH_BYTES = 48 * MiB
+# after start-up, by a decreasing amount: with 8 concurrent clients each new mix of batch shapes
+# (batch rows x text lengths) adds oneDNN primitives and allocator arena pages, while the same
+# requests from one client leave memory flat. Measured here (2 shared cores): +36 then +22 MiB
+# over requests 800-1200 and 1200-1600 of this mix in one run, +38 then +33 MiB in another; text
+# requests alone level off after ~1,400 requests. The bound catches a leak of ≥ 160 KiB per
+# request, or of every upload's reference features (~3 MiB each, 20 uploads per 400 requests);
+# smaller per-request leaks need a longer run than this test can afford.
+MAX_LATE_GROWTH_BYTES = 64 * MiB
 # File descriptors may differ by a few between samples (connections being opened or closed).
 MAX_FD_GROWTH = 8
 
@@ -150,6 +151,9 @@ def soak_server(
         # Four semantic ids per sentence keep each synthesis ~0.1 s; 300 characters of text.
         *("--max-tokens-per-sentence", "4", "--max-text-length", "300"),
         *("--cache-max-entries", str(CACHE_ENTRIES), "--drain-delay-s", "0", "--log-level", "WARNING"),
+        # On two shared cores a second torch thread mostly waits for the first; one keeps the run
+        # near 90 s.
+        *("--torch-threads", "1"),
     ]
     with log.open("wb") as sink:
         popen = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT)
