@@ -41,8 +41,10 @@ from gpt_sovits.text.split import SPLIT_MARKS, prepare_text
 # Default token budget per sentence: a floor plus a generous allowance per target phone.
 _TOKEN_BUDGET_BASE = 50
 _TOKENS_PER_PHONE = 8
-# Reference features kept per synthesizer (one entry per speaker/transcript pair).
+# Reference features kept per synthesizer (one entry per speaker/transcript pair), and apart
+# from them a few of one-off references (uploads), so those never push the speakers out.
 _REFERENCE_CACHE_SIZE = 64
+_ONE_OFF_CACHE_SIZE = 4
 # Seeds are drawn from the int64 range; derived per-sentence seeds wrap inside it.
 _SEED_MODULUS = 2**63
 
@@ -54,6 +56,8 @@ class VoiceReference:
     ref_audio: Path
     prompt_text: str = ""
     prompt_language: str = "zh"
+    #: A reference used for one request only (an upload): cached apart, in a small LRU.
+    one_off: bool = False
 
     @property
     def reference_free(self) -> bool:
@@ -193,6 +197,7 @@ class Synthesizer:
         self.ssl = ssl
         self.placement = placement
         self._references: OrderedDict[tuple[object, ...], ReferenceFeatures] = OrderedDict()
+        self._one_off: OrderedDict[tuple[object, ...], ReferenceFeatures] = OrderedDict()
         self._lock = threading.Lock()
         #: How many times reference features were computed (cache misses).
         self.reference_computations = 0
@@ -256,17 +261,20 @@ class Synthesizer:
         except OSError:
             raise AudioError(f"{path}: reference audio file not found") from None
         key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, ref.prompt_text, ref.prompt_language)
+        cache, size = (
+            (self._one_off, _ONE_OFF_CACHE_SIZE) if ref.one_off else (self._references, _REFERENCE_CACHE_SIZE)
+        )
         with self._lock:
-            cached = self._references.get(key)
+            cached = cache.get(key)
             if cached is not None:
-                self._references.move_to_end(key)
+                cache.move_to_end(key)
                 return cached
         features = self._compute_reference(path, ref)
         with self._lock:
             self.reference_computations += 1
-            self._references[key] = features
-            while len(self._references) > _REFERENCE_CACHE_SIZE:
-                self._references.popitem(last=False)
+            cache[key] = features
+            while len(cache) > size:
+                cache.popitem(last=False)
         return features
 
     @torch.inference_mode()

@@ -64,7 +64,8 @@ def _add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, err: RequestValidationError) -> JSONResponse:
         first = err.errors()[0]
-        field = _field_of(tuple(first.get("loc", ())))
+        # An unparsable body has a character offset where a field name would be.
+        field = "body" if first.get("type") == "json_invalid" else _field_of(tuple(first.get("loc", ())))
         return _error_json(InvalidInputError(f"{field}: {first.get('msg', 'invalid value')}", field=field))
 
     @app.exception_handler(StarletteHTTPException)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -9,7 +11,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/health", summary="Liveness: the process is alive (503 once loading the model failed).")
+_PROBE_503: dict[int | str, dict[str, Any]] = {503: {"description": "Not (yet) usable; the body says why."}}
+
+
+@router.get(
+    "/health",
+    summary="Liveness: the process is alive (503 once loading the model failed).",
+    responses=_PROBE_503,
+)
 async def health(request: Request) -> JSONResponse:
     error = request.app.state.load_error
     if error is not None:
@@ -18,7 +27,7 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/ready", summary="Readiness: model loaded, warmed up, not draining.")
+@router.get("/ready", summary="Readiness: model loaded, warmed up, not draining.", responses=_PROBE_503)
 async def ready(request: Request) -> JSONResponse:
     state = request.app.state
     if state.draining:

@@ -195,7 +195,10 @@ class SynthesisService:
                 field="format",
             )
         model = self._model(speaker)
-        reference = VoiceReference(speaker.ref_audio, speaker.prompt_text, speaker.prompt_language)
+        # An uncacheable request is a one-off voice (an upload): its features must not evict speakers'.
+        reference = VoiceReference(
+            speaker.ref_audio, speaker.prompt_text, speaker.prompt_language, one_off=not cacheable
+        )
         try:
             jobs = model.synthesizer.jobs(options.text, reference, self.params(options))
         except GptSovitsError as err:

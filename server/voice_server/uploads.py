@@ -56,7 +56,11 @@ def check_clip(data: bytes) -> tuple[float, int, str]:
         info = sf.info(io.BytesIO(data))
         frames = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)[0].shape[0]
     except (sf.LibsndfileError, RuntimeError, ValueError) as err:
-        raise InvalidInputError(f"the reference clip is not decodable audio ({err})", field=FIELD) from None
+        # libsndfile's own words, without the repr of our in-memory buffer.
+        reason = getattr(err, "error_string", None) or type(err).__name__
+        raise InvalidInputError(
+            f"the reference clip is not decodable audio ({reason})", field=FIELD
+        ) from None
     seconds = frames / info.samplerate
     if not MIN_SECONDS <= seconds <= MAX_SECONDS:
         raise InvalidInputError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 
 import httpx
 import numpy as np
@@ -175,7 +176,17 @@ def test_each_request_is_logged_once_with_its_synthesis(demo_server, client, cap
     with caplog.at_level(logging.INFO, logger="voice_server.access"):
         response = _tts(demo_server, client, seed=None, text="Log this line.")
     request_id = response.headers["x-request-id"]
-    lines = [r for r in caplog.records if getattr(r, "request_id", None) == request_id and r.msg == "request"]
+
+    def logged() -> list[logging.LogRecord]:
+        return [
+            r for r in caplog.records if getattr(r, "request_id", None) == request_id and r.msg == "request"
+        ]
+
+    # The line is written once the last byte has left, which may be just after the client read it.
+    deadline = time.monotonic() + 5
+    while not logged() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    lines = logged()
     assert len(lines) == 1
     line = lines[0].__dict__
     assert (line["route"], line["status"], line["speaker"], line["cache_hit"]) == (
@@ -207,3 +218,11 @@ def test_metrics_report_audio_batches_and_speed(demo_server, client) -> None:
 def test_warm_up_computed_every_speaker_before_ready(demo_server) -> None:
     model = demo_server.app.state.engine.get("default")
     assert model.synthesizer.reference_computations >= len(demo_server.app.state.speakers.all())
+
+
+def test_unparsable_json_names_the_body(demo_server, client) -> None:
+    response = client.post(
+        f"{demo_server.url}/api/v1/tts", content=b'{"text": ', headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "body"

@@ -56,6 +56,7 @@ def test_unusable_clips_are_refused_by_field(demo_server, clip, status, message)
     error = response.json()["error"]
     assert error["field"] == "ref_audio"
     assert message in error["message"]
+    assert "0x" not in error["message"]  # no object reprs leak into messages
 
 
 def test_oversized_clip_is_413(serve, demo_settings) -> None:
@@ -173,3 +174,15 @@ def test_upload_audio_is_never_cached(demo_server) -> None:
     second = _upload(demo_server.url, clip, format="pcm")
     assert first.headers["x-cache"] == second.headers["x-cache"] == "miss"
     np.testing.assert_array_equal(np.frombuffer(first.content, "<i2"), np.frombuffer(second.content, "<i2"))
+
+
+def test_uploads_never_evict_the_speakers_reference_features(demo_server) -> None:
+    synthesizer = demo_server.app.state.engine.get("default").synthesizer
+    demo = {"text": "Still cached?", "speaker_id": "demo", "format": "pcm"}
+    assert httpx.post(f"{demo_server.url}/api/v1/tts", json=demo, timeout=60).status_code == 200
+    before = synthesizer.reference_computations
+    for _ in range(6):
+        assert _upload(demo_server.url, _clip(3.5), format="pcm").status_code == 200
+    assert synthesizer.reference_computations == before + 6
+    assert httpx.post(f"{demo_server.url}/api/v1/tts", json=demo, timeout=60).status_code == 200
+    assert synthesizer.reference_computations == before + 6  # the speaker's features were still there
