@@ -21,6 +21,8 @@ from gpt_sovits.t2s.packed_linear import PackedWeight, linear
 
 BERT_DIM = 1024
 NEG_INF = float("-inf")
+# Decode batches from this many rows attend with ``_attend_one``; a single row is as fast with SDPA.
+_MIN_MATVEC_ROWS = 4
 
 
 class SinePositions(nn.Module):
@@ -126,7 +128,7 @@ class SelfAttention(nn.Module):
         q, k, v = qkv.view(b, t, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
         if cache is not None:
             k, v = cache.write(layer, start, k, v)
-        if t == 1 and q.device.type == "cpu" and q.dtype == torch.float32:
+        if t == 1 and b >= _MIN_MATVEC_ROWS and q.device.type == "cpu" and q.dtype == torch.float32:
             out = _attend_one(q, k, v, mask)
         else:
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
