@@ -175,17 +175,20 @@ def test_compatible_routes_name_the_field(demo_server, client, route, body, stat
 def test_each_request_is_logged_once_with_its_synthesis(demo_server, client, caplog) -> None:
     with caplog.at_level(logging.INFO, logger="voice_server.access"):
         response = _tts(demo_server, client, seed=None, text="Log this line.")
-    request_id = response.headers["x-request-id"]
+        request_id = response.headers["x-request-id"]
 
-    def logged() -> list[logging.LogRecord]:
-        return [
-            r for r in caplog.records if getattr(r, "request_id", None) == request_id and r.msg == "request"
-        ]
+        def logged() -> list[logging.LogRecord]:
+            return [
+                r
+                for r in caplog.records
+                if getattr(r, "request_id", None) == request_id and r.msg == "request"
+            ]
 
-    # The line is written once the last byte has left, which may be just after the client read it.
-    deadline = time.monotonic() + 5
-    while not logged() and time.monotonic() < deadline:
-        time.sleep(0.02)
+        # The line is written once the last byte has left, maybe just after the client read it:
+        # wait for it while the level is still INFO.
+        deadline = time.monotonic() + 5
+        while not logged() and time.monotonic() < deadline:
+            time.sleep(0.02)
     lines = logged()
     assert len(lines) == 1
     line = lines[0].__dict__
