@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gpt_sovits.t2s import Text2SemanticDecoder, load_t2s
 
 # The repo root is three levels above this folder (server/tests/model).
 _REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -31,6 +34,19 @@ def conformance_dir() -> Path:
             pytrace=False,
         )
     return folder
+
+
+@pytest.fixture(scope="module")
+def tiny(conformance_dir: Path) -> Text2SemanticDecoder:
+    """The tiny official-format GPT, through the production loader (sizes from its own config)."""
+    return load_t2s(conformance_dir / "t2s_tiny.ckpt")
+
+
+@pytest.fixture(scope="module")
+def golden(conformance_dir: Path) -> dict[str, Any]:
+    """The GPT goldens (SoVITS conformance overrides this name with its own goldens)."""
+    loaded: dict[str, Any] = torch.load(conformance_dir / "t2s_golden.pt")
+    return loaded
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 
-from gpt_sovits.t2s import load_t2s
 from gpt_sovits.t2s.decode import DecodeRequest, SamplingParams, decode_batch, decode_one
 from gpt_sovits.t2s.model import Text2SemanticDecoder
 
 # Tolerances from the fixtures' README (float32 CPU re-implementation).
 ATOL, RTOL = 2e-5, 1e-5
 GREEDY_CASES = ["zero_rep135", "zero_rep100", "rand_rep135", "rand_rep100"]
-
-
-@pytest.fixture(scope="module")
-def golden(conformance_dir: Path) -> dict:
-    return torch.load(conformance_dir / "t2s_golden.pt")
-
-
-@pytest.fixture(scope="module")
-def tiny(conformance_dir: Path) -> Text2SemanticDecoder:
-    # The production loader: sizes come from the file's own config.
-    return load_t2s(conformance_dir / "t2s_tiny.ckpt")
 
 
 def test_t2s_tiny_sizes_come_from_the_file(tiny: Text2SemanticDecoder) -> None:

@@ -23,16 +23,6 @@ from gpt_sovits.t2s.model import Text2SemanticDecoder
 ATOL, RTOL = 2e-5, 1e-5
 
 
-@pytest.fixture(scope="module")
-def tiny(conformance_dir: Path) -> Text2SemanticDecoder:
-    return load_t2s(conformance_dir / "t2s_tiny.ckpt")
-
-
-@pytest.fixture(scope="module")
-def golden(conformance_dir: Path) -> dict:
-    return torch.load(conformance_dir / "t2s_golden.pt")
-
-
 def _requests(golden: dict, max_new: int) -> list[DecodeRequest]:
     """A mixed batch: different text and prompt lengths, no prompt at all, greedy and sampled rows."""
     phones, bert_rand, bert_zero = golden["phones"][0], golden["bert_rand"][0], golden["bert_zero"][0]

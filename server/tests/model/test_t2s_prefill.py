@@ -8,29 +8,17 @@ teacher-forced pass; prepacked linear layers vs ``F.linear``; single-query atten
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from gpt_sovits.t2s import load_t2s
 from gpt_sovits.t2s.decode import DecodeRequest, _packed_prefixes
 from gpt_sovits.t2s.kv_cache import KVCache
 from gpt_sovits.t2s.model import Text2SemanticDecoder, _attend_one
-from gpt_sovits.t2s.packed_linear import AVAILABLE, MIN_PACKED_ROWS, PackedWeight, linear
+from gpt_sovits.t2s.packed_linear import MIN_PACKED_ROWS, PackedWeight, linear
 
 ATOL, RTOL = 2e-5, 1e-5
-
-
-@pytest.fixture(scope="module")
-def tiny(conformance_dir: Path) -> Text2SemanticDecoder:
-    return load_t2s(conformance_dir / "t2s_tiny.ckpt")
-
-
-@pytest.fixture(scope="module")
-def golden(conformance_dir: Path) -> dict:
-    return torch.load(conformance_dir / "t2s_golden.pt")
 
 
 def _requests(golden: dict) -> list[DecodeRequest]:
@@ -92,7 +80,6 @@ def test_t2s_linear_equals_f_linear(rows: int, relu: bool) -> None:
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.skipif(not AVAILABLE, reason="torch built without oneDNN")
 def test_t2s_packed_weight_follows_in_place_edits_and_copies() -> None:
     layer = torch.nn.Linear(16, 8)
     pack = PackedWeight()
