@@ -210,15 +210,19 @@ class SynthesisService:
         key = self._cache_key(options, speaker, model) if cacheable else None
         return _Plan(options, model, jobs, gap, out_rate, key)
 
-    @contextmanager
-    def _admitted(self, model: VoiceModel) -> Iterator[None]:
-        """Count the request against ``max_queue`` while it runs; 429 when there is no room."""
+    def _check_room(self, model: VoiceModel) -> None:
+        """429 when ``max_queue`` requests are in progress already."""
         if self.active >= self.max_queue:
             self.metrics.rejected.labels(reason="queue_full").inc()
             raise OverloadedError(
                 f"{self.active} requests are in progress (limit {self.max_queue}); retry later",
                 retry_after_s=model.gpt.retry_after_s(),
             )
+
+    @contextmanager
+    def _admitted(self, model: VoiceModel) -> Iterator[None]:
+        """Count the request against ``max_queue`` while it runs; 429 when there is no room."""
+        self._check_room(model)
         self.active += 1
         try:
             yield
@@ -251,7 +255,6 @@ class SynthesisService:
     def _store(self, plan: _Plan, body: bytes) -> None:
         if plan.key is not None:
             self.cache.put(plan.key, body)
-            self.metrics.cache_bytes.set(self.cache.size_bytes)
 
     def _join(self, plan: _Plan, pieces: list[SentenceAudio]) -> np.ndarray:
         parts: list[np.ndarray] = []
@@ -308,9 +311,7 @@ class SynthesisService:
         cached = self._cached(plan, record)
         if cached is not None:
             return AudioStream(_once(cached), media_type, plan.out_rate, release=lambda: None)
-        if self.active >= self.max_queue:  # checked now, so the client gets a 429, not an empty stream
-            with self._admitted(plan.model):
-                pass
+        self._check_room(plan.model)  # now, so the client gets a 429 rather than an empty stream
         # Held from now, not from the first chunk: a swap in between must not stop the model.
         lease = plan.model.lease()
         return AudioStream(self._stream_chunks(plan, record, lease), media_type, plan.out_rate, lease.release)
