@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import soundfile as sf
-from server_api_helpers import metric_value
+from server_api_helpers import ServerProcess, metric_value
 
 
 def _wait(condition, timeout_s: float = 120) -> None:  # type: ignore[no-untyped-def]
@@ -22,28 +22,21 @@ def _wait(condition, timeout_s: float = 120) -> None:  # type: ignore[no-untyped
         time.sleep(0.05)
 
 
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/ready", timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
-def test_sigterm_drains_in_flight_requests(console_script, free_port, demo_dir: Path) -> None:
+def test_sigterm_drains_in_flight_requests(console_script, free_port, demo_dir: Path, tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port}"
-    proc = subprocess.Popen(
-        [
-            console_script("gpt-sovits-server"),
-            *("--demo", "--demo-dir", str(demo_dir), "--port", str(free_port), "--host", "127.0.0.1"),
-            *("--max-tokens-per-sentence", "40", "--no-cache-enabled", "--drain-delay-s", "1"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = tmp_path / "server.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [
+                console_script("gpt-sovits-server"),
+                *("--demo", "--demo-dir", str(demo_dir), "--port", str(free_port), "--host", "127.0.0.1"),
+                *("--max-tokens-per-sentence", "40", "--no-cache-enabled", "--drain-delay-s", "1"),
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        _wait(lambda: _ready(url) or proc.poll() is not None)
-        assert proc.poll() is None
+        ServerProcess(proc, url, log).wait_ready()
         text = " ".join(f"Draining sentence {i}." for i in range(4))
         with httpx.Client(timeout=120) as http, concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
             in_flight = [
@@ -66,10 +59,11 @@ def test_sigterm_drains_in_flight_requests(console_script, free_port, demo_dir: 
             audio, rate = sf.read(io.BytesIO(answer.content))
             assert rate == 32000
             assert audio.shape[0] > 0
-        output, _ = proc.communicate(timeout=60)
+        proc.wait(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.communicate()
+            proc.wait()
+    output = log.read_text()
     assert proc.returncode == 0, output
     assert "drained" in output

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from server_api_helpers import ServerProcess
 
 from gpt_sovits.demo import DemoBundle
 from gpt_sovits.pipeline import _REFERENCE_CACHE_SIZE
@@ -100,44 +100,6 @@ def _call(index: int) -> Call:
     ]
     body, expected = errors[slot - 17]
     return Call("error", "POST", "/api/v1/tts", expected, json=body)
-
-
-@dataclass
-class ServerProcess:
-    """A ``gpt-sovits-server`` child process and its base URL."""
-
-    popen: subprocess.Popen[bytes]
-    url: str
-    log: Path
-
-    def memory(self) -> int:
-        """Anonymous resident memory (heap, arenas, tensors) in bytes: what a leak grows.
-
-        ``VmRSS`` also counts file-backed pages of the libraries, which creep up as code paths
-        run for the first time without any leak.
-        """
-        for line in Path(f"/proc/{self.popen.pid}/status").read_text().splitlines():
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1]) * 1024
-        raise AssertionError("no RssAnon in /proc/<pid>/status")
-
-    def open_files(self) -> int:
-        return len(list(Path(f"/proc/{self.popen.pid}/fd").iterdir()))
-
-    def wait_ready(self, timeout_s: float = 180) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                raise AssertionError(
-                    f"server exited {self.popen.returncode}:\n{self.log.read_text()[-4000:]}"
-                )
-            try:
-                if httpx.get(f"{self.url}/ready", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"server not ready:\n{self.log.read_text()[-4000:]}")
 
 
 @pytest.fixture
