@@ -1,4 +1,4 @@
-"""SoVITS v1/v2 synthesizer: checkpoint loading, the network, and prompt-code extraction."""
+"""SoVITS v1/v2/v2Pro/v2ProPlus synthesizer: checkpoint loading, the network, prompt-code extraction."""
 
 from gpt_sovits.sovits.checkpoint import SovitsCheckpoint, load_sovits_checkpoint, save_sovits_checkpoint
 from gpt_sovits.sovits.config import SovitsConfig

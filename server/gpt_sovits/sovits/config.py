@@ -12,7 +12,7 @@ V1_SYMBOL_COUNT = 322
 V2_SYMBOL_COUNT = 732
 
 # First two bytes that exports of later versions write over the zip magic "PK".
-_HEADER_VERSIONS: dict[bytes, str] = {
+HEADER_VERSIONS: dict[bytes, str] = {
     b"00": "v1",
     b"01": "v2",
     b"02": "v3",
@@ -21,18 +21,25 @@ _HEADER_VERSIONS: dict[bytes, str] = {
     b"05": "v2Pro",
     b"06": "v2ProPlus",
 }
-# md5 prefixes of the first 8192 bytes of the official pretrained SoVITS files.
-_PRETRAINED_MD5_PREFIXES: dict[str, str] = {
-    "dc3c97e1": "v1",
-    "6642b37f": "v2",
-    "43797be6": "v3",
-    "4f26b947": "v4",
-    "c7e9fce2": "v2Pro",
-    "66b313e3": "v2ProPlus",
+# md5 of the first 8192 bytes of the official pretrained SoVITS files → model version. (The v1
+# base model is listed as v2 there too: the symbol table tells v1 from v2 later.)
+PRETRAINED_MD5: dict[str, str] = {
+    "dc3c97e17592963677a4a1681f30c653": "v2",
+    "6642b37f3dbb1f76882b69937c95a5f3": "v2",
+    "43797be674a37c1c83ee81081941ed0f": "v3",
+    "4f26b9476d0c5033e04162c486074374": "v4",
+    "c7e9fce2223f3db685cdfa1e6368728a": "v2Pro",
+    "66b313e39455b57ab1b0bc0b239c9d0a": "v2ProPlus",
 }
+# Versions whose SoVITS adds the speaker-verification embedding to the reference conditioning.
+PRO_VERSIONS = frozenset({"v2Pro", "v2ProPlus"})
+# The header an export of each marked version carries (plain v1/v2 files keep "PK").
+VERSION_HEADERS: dict[str, bytes] = {"v2Pro": b"05", "v2ProPlus": b"06"}
+# Width of the speaker-verification embedding the released ERes2NetV2 produces.
+SV_EMBEDDING_DIM = 20480
 # Files at least this large are v3 base models (the size rule of the official tools).
 _V3_MIN_BYTES = 700 * 1024 * 1024
-SUPPORTED_VERSIONS = frozenset({"v1", "v2"})
+SUPPORTED_VERSIONS = frozenset({"v1", "v2", *PRO_VERSIONS})
 
 
 def version_from_file_head(head: bytes, size: int) -> str:
@@ -41,13 +48,12 @@ def version_from_file_head(head: bytes, size: int) -> str:
     ``head`` is the file's first 8192 bytes. v1 and v2 cannot be told apart at this level (the
     symbol table decides later), so both come back as ``"v2"`` unless the md5 table knows the file.
     """
-    digest = hashlib.md5(head[:8192]).hexdigest()
-    for prefix, version in _PRETRAINED_MD5_PREFIXES.items():
-        if digest.startswith(prefix):
-            return version
+    known = PRETRAINED_MD5.get(hashlib.md5(head[:8192]).hexdigest())
+    if known is not None:
+        return known
     marker = head[:2]
-    if marker != b"PK" and marker in _HEADER_VERSIONS:
-        return _HEADER_VERSIONS[marker]
+    if marker in HEADER_VERSIONS:
+        return HEADER_VERSIONS[marker]
     if size >= _V3_MIN_BYTES:
         return "v3"
     return "v2"
@@ -66,7 +72,10 @@ def _tuple_of_ints(value: Any) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class SovitsConfig:
-    """Architecture sizes and audio parameters of one SoVITS v1/v2 model (``config.model`` / ``.data``)."""
+    """Architecture sizes and audio parameters of one SoVITS model (``config.model`` / ``.data``).
+
+    ``version`` is the model version: ``v1``/``v2`` (from the symbol table) or ``v2Pro``/``v2ProPlus``.
+    """
 
     version: str = "v2"
     n_symbols: int = V2_SYMBOL_COUNT
@@ -91,12 +100,19 @@ class SovitsConfig:
     ssl_dim: int = 768
     codebook_size: int = 1024
     n_quantizers: int = 1
+    # Pro models only: input width of ``sv_emb`` (read from the file's tensor, 20480 when released).
+    sv_dim: int = SV_EMBEDDING_DIM
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def spec_channels(self) -> int:
         """Bins of the linear spectrogram (``filter_length // 2 + 1``)."""
         return self.filter_length // 2 + 1
+
+    @property
+    def is_pro(self) -> bool:
+        """True for v2Pro/v2ProPlus: the speaker vector also takes a speaker-verification embedding."""
+        return self.version in PRO_VERSIONS
 
     @property
     def ref_enc_bins(self) -> int:
@@ -112,7 +128,13 @@ class SovitsConfig:
         return out
 
     @classmethod
-    def from_sections(cls, model: Mapping[str, Any], data: Mapping[str, Any], version: str) -> SovitsConfig:
+    def from_sections(
+        cls,
+        model: Mapping[str, Any],
+        data: Mapping[str, Any],
+        version: str,
+        sv_dim: int = SV_EMBEDDING_DIM,
+    ) -> SovitsConfig:
         """Build from a checkpoint's ``model`` and ``data`` sections; missing keys take v2 defaults."""
         defaults = cls()
         n_symbols = V1_SYMBOL_COUNT if version == "v1" else V2_SYMBOL_COUNT
@@ -160,6 +182,7 @@ class SovitsConfig:
                 model.get("upsample_kernel_sizes", defaults.upsample_kernel_sizes)
             ),
             gin_channels=int(model.get("gin_channels", defaults.gin_channels)),
+            sv_dim=sv_dim,
             extra={k: v for k, v in model.items() if k not in known},
         )
 

@@ -15,6 +15,7 @@ from gpt_sovits.sovits.checkpoint import SovitsCheckpoint, load_sovits_checkpoin
 from gpt_sovits.sovits.config import SovitsConfig
 from gpt_sovits.sovits.modules.flow import ResidualCouplingFlow
 from gpt_sovits.sovits.modules.generator import Generator
+from gpt_sovits.sovits.modules.mrte import MRTE_WIDTH
 from gpt_sovits.sovits.modules.quantizer import ResidualVectorQuantizer
 from gpt_sovits.sovits.modules.reference_encoder import ReferenceEncoder
 from gpt_sovits.sovits.modules.text_encoder import TextEncoder
@@ -28,11 +29,41 @@ _CODEBOOK_EXTRAS = ("inited", "cluster_size", "embed_avg")
 References = Sequence[torch.Tensor] | torch.Tensor | None
 
 
+def _as_list(items: References) -> list[torch.Tensor]:
+    if items is None:
+        return []
+    return [items] if isinstance(items, torch.Tensor) else list(items)
+
+
+@dataclass(frozen=True)
+class SpeakerTrace:
+    """How the speaker vector of one decode was built, per reference and combined.
+
+    v2: ``ge`` is the mean of the reference-encoder outputs. Pro: each reference's encoder output
+    [B, gin, 1] plus its projected speaker-verification embedding goes through PReLU, then the
+    mean is taken (PReLU before averaging, as the trained models do).
+    """
+
+    ref_enc: list[torch.Tensor]
+    #: Pro only: ``sv_emb`` of each reference's speaker-verification embedding, [B, gin].
+    sv_proj: list[torch.Tensor]
+    #: Pro only: ``ref_enc + sv_proj`` of each reference, before PReLU.
+    summed: list[torch.Tensor]
+    #: Each reference's speaker vector (after PReLU for Pro; the encoder output for v2).
+    per_reference: list[torch.Tensor]
+    ge: torch.Tensor
+
+
 @dataclass(frozen=True)
 class DecodeTrace:
-    """Every intermediate of one decode, for conformance checks and debugging."""
+    """Every intermediate of one decode, for conformance checks and debugging.
+
+    ``ge`` conditions the flow and the generator; ``ge_mrte`` is what MRTE adds (``ge`` for v1/v2,
+    its 512-wide projection ``ge_to512`` for Pro models).
+    """
 
     ge: torch.Tensor | None
+    ge_mrte: torch.Tensor | None
     quantized: torch.Tensor
     enc_p_x: torch.Tensor
     m_p: torch.Tensor
@@ -43,7 +74,7 @@ class DecodeTrace:
 
 
 class SovitsSynthesizer(nn.Module):
-    """SoVITS v1/v2 inference network (the official ``SynthesizerTrn`` minus its training-only parts)."""
+    """SoVITS v1/v2/v2Pro/v2ProPlus inference network (``SynthesizerTrn`` minus its training-only parts)."""
 
     def __init__(self, config: SovitsConfig) -> None:
         super().__init__()
@@ -71,6 +102,19 @@ class SovitsSynthesizer(nn.Module):
             config.upsample_kernel_sizes,
             config.gin_channels,
         )
+        # Pro models: speaker-verification conditioning (on-disk names sv_emb, prelu, ge_to512).
+        self.sv_emb: nn.Linear | None = None
+        self.prelu: nn.PReLU | None = None
+        self.ge_to512: nn.Linear | None = None
+        if config.is_pro:
+            self.sv_emb = nn.Linear(config.sv_dim, config.gin_channels)
+            self.prelu = nn.PReLU(num_parameters=config.gin_channels)
+            self.ge_to512 = nn.Linear(config.gin_channels, MRTE_WIDTH)
+
+    @property
+    def version(self) -> str:
+        """Model version: "v1", "v2", "v2Pro" or "v2ProPlus"."""
+        return self.config.version
 
     @property
     def sampling_rate(self) -> int:
@@ -78,20 +122,49 @@ class SovitsSynthesizer(nn.Module):
         return self.config.sampling_rate
 
     @torch.inference_mode()
-    def speaker_embedding(self, refer: References) -> torch.Tensor | None:
-        """Speaker vector ``ge`` [B, gin, 1] from one or more spectrograms (averaged); None when none given.
+    def speaker_trace(self, refer: References, sv: References = None) -> SpeakerTrace | None:
+        """The speaker vector and its parts (see :class:`SpeakerTrace`); None when no reference is given.
 
-        Compute it once per speaker and pass it to :meth:`decode` as ``ge`` to skip this step.
+        ``sv`` holds one speaker-verification embedding [B, sv_dim] per spectrogram, in the same
+        order; Pro models need it, v1/v2 models take none.
         """
-        if refer is None:
-            return None
-        specs = [refer] if isinstance(refer, torch.Tensor) else list(refer)
+        specs = _as_list(refer)
         if not specs:
             return None
-        ges: list[torch.Tensor] = [self.ref_enc(spec.to(self._dtype)) for spec in specs]
-        if len(ges) == 1:
-            return ges[0]
-        return torch.stack(ges, 0).mean(0)
+        svs = _as_list(sv)
+        ref_enc = [self.ref_enc(spec.to(self._dtype)) for spec in specs]
+        sv_proj: list[torch.Tensor] = []
+        summed: list[torch.Tensor] = []
+        per_reference = ref_enc
+        if self.sv_emb is not None and self.prelu is not None:
+            if len(svs) != len(specs):
+                raise ValueError(
+                    f"a {self.version} model needs one speaker-verification embedding per reference "
+                    f"({len(specs)} references, {len(svs)} embeddings)"
+                )
+            sv_proj = [self.sv_emb(v.to(self._dtype)) for v in svs]
+            summed = [g + p.unsqueeze(-1) for g, p in zip(ref_enc, sv_proj, strict=True)]
+            per_reference = [self.prelu(g) for g in summed]
+        elif svs:
+            raise ValueError(f"a {self.version} model takes no speaker-verification embeddings")
+        ge = per_reference[0] if len(per_reference) == 1 else torch.stack(per_reference, 0).mean(0)
+        return SpeakerTrace(ref_enc, sv_proj, summed, per_reference, ge)
+
+    def speaker_embedding(self, refer: References, sv: References = None) -> torch.Tensor | None:
+        """Speaker vector ``ge`` [B, gin, 1] from one or more spectrograms (averaged); None when none given.
+
+        Pro models also take one speaker-verification embedding per spectrogram (``sv``). Compute
+        it once per speaker and pass it to :meth:`decode` as ``ge`` to skip this step.
+        """
+        trace = self.speaker_trace(refer, sv)
+        return None if trace is None else trace.ge
+
+    def mrte_speaker(self, ge: torch.Tensor | None) -> torch.Tensor | None:
+        """What MRTE adds for speaker vector ``ge``: ``ge`` itself, or ``ge_to512(ge)`` for Pro models."""
+        if ge is None or self.ge_to512 is None:
+            return ge
+        projected: torch.Tensor = self.ge_to512(ge.transpose(1, 2)).transpose(1, 2)
+        return projected
 
     @property
     def _dtype(self) -> torch.dtype:
@@ -107,17 +180,19 @@ class SovitsSynthesizer(nn.Module):
         speed: float = 1.0,
         generator: torch.Generator | None = None,
         ge: torch.Tensor | None = None,
+        sv: References = None,
     ) -> DecodeTrace:
         """Like :meth:`decode` but returns every intermediate."""
         if ge is None:
-            ge = self.speaker_embedding(refer)
+            ge = self.speaker_embedding(refer, sv)
+        ge_mrte = self.mrte_speaker(ge)
         dtype = self._dtype
         quantized = self.quantizer.decode(codes).to(dtype)
         features = F.interpolate(quantized, size=quantized.shape[-1] * _CODE_UPSAMPLE, mode="nearest")
         batch = features.shape[0]
         y_mask = torch.ones(batch, 1, features.shape[-1], dtype=dtype, device=features.device)
         text_mask = torch.ones(batch, 1, text.shape[-1], dtype=dtype, device=features.device)
-        x, m_p, logs_p, y_mask = self.enc_p(features, y_mask, text, text_mask, ge, speed)
+        x, m_p, logs_p, y_mask = self.enc_p(features, y_mask, text, text_mask, ge_mrte, speed)
         z_p = m_p
         if noise_scale != 0:
             # One draw shaped like m_p: the same stream the reference implementation consumes.
@@ -125,7 +200,7 @@ class SovitsSynthesizer(nn.Module):
             z_p = m_p + noise * torch.exp(logs_p) * noise_scale
         z = self.flow.reverse(z_p, y_mask, ge)
         wav = self.dec(z * y_mask, ge)
-        return DecodeTrace(ge, quantized, x, m_p, logs_p, y_mask, z, wav)
+        return DecodeTrace(ge, ge_mrte, quantized, x, m_p, logs_p, y_mask, z, wav)
 
     def decode(
         self,
@@ -136,15 +211,17 @@ class SovitsSynthesizer(nn.Module):
         speed: float = 1.0,
         generator: torch.Generator | None = None,
         ge: torch.Tensor | None = None,
+        sv: References = None,
     ) -> torch.Tensor:
         """Synthesize a wave [B, 1, samples] from ``codes`` [n_q, B, Tc] and phone ids ``text`` [B, Tx].
 
         ``refer`` holds linear spectrograms [B, bins, T] of the reference audio (several are
-        averaged); pass ``ge`` instead to reuse a cached speaker vector. With neither, the model
+        averaged); Pro models also need ``sv``, one speaker-verification embedding [B, sv_dim] per
+        spectrogram. Pass ``ge`` instead to reuse a cached speaker vector. With neither, the model
         runs reference-free (no speaker conditioning). ``noise_scale`` scales prior noise drawn from
         ``generator`` (torch's default CPU generator when None); ``speed`` > 1 speaks faster.
         """
-        return self.decode_trace(codes, text, refer, noise_scale, speed, generator, ge).wav
+        return self.decode_trace(codes, text, refer, noise_scale, speed, generator, ge, sv).wav
 
     @torch.inference_mode()
     def extract_latent(self, ssl_features: torch.Tensor) -> torch.Tensor:
@@ -183,7 +260,7 @@ def build_from_checkpoint(checkpoint: SovitsCheckpoint) -> SovitsSynthesizer:
 def load_sovits(
     path: Path | str, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
 ) -> SovitsSynthesizer:
-    """Load an official SoVITS v1/v2 ``.pth`` into an inference-ready model on ``device``."""
+    """Load an official SoVITS v1/v2/v2Pro/v2ProPlus ``.pth`` into an inference-ready model on ``device``."""
     model = build_from_checkpoint(load_sovits_checkpoint(path))
     return model.to(device=device, dtype=dtype)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -16,24 +17,55 @@ _REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 class _ConformanceSettings(BaseSettings):
-    """Where the shared conformance fixtures are; ``GSV_CONFORMANCE_DIR`` overrides the default."""
+    """Where the shared conformance fixtures are; ``GSV_CONFORMANCE_DIR`` and
+    ``GSV_CONFORMANCE_V2PRO_DIR`` override the defaults."""
 
     model_config = SettingsConfigDict(env_prefix="GSV_")
 
     conformance_dir: Path = _REPO_ROOT.parent / "shared" / "conformance" / "v2"
+    conformance_v2pro_dir: Path = _REPO_ROOT.parent / "shared" / "conformance" / "v2pro"
+
+
+def _fixture_folder(folder: Path, variable: str, default: str) -> Path:
+    if not (folder / "README.md").is_file():
+        pytest.fail(
+            f"conformance fixtures not found at {folder}: set {variable} or check out {default} "
+            "next to the repo",
+            pytrace=False,
+        )
+    return folder
 
 
 @pytest.fixture(scope="session")
 def conformance_dir() -> Path:
     """The conformance folder (t2s_tiny.ckpt, t2s_golden.pt, ...); fails loudly when absent."""
-    folder = _ConformanceSettings().conformance_dir
-    if not (folder / "README.md").is_file():
-        pytest.fail(
-            f"conformance fixtures not found at {folder}: set GSV_CONFORMANCE_DIR or check out "
-            "../shared/conformance/v2 next to the repo",
-            pytrace=False,
-        )
-    return folder
+    return _fixture_folder(
+        _ConformanceSettings().conformance_dir, "GSV_CONFORMANCE_DIR", "../shared/conformance/v2"
+    )
+
+
+@pytest.fixture(scope="session")
+def manifest(conformance_dir: Path) -> dict[str, Any]:
+    """The v2 fixture set's manifest.json: the sizes and seeds it was made with."""
+    loaded: dict[str, Any] = json.loads((conformance_dir / "manifest.json").read_text(encoding="utf-8"))
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def v2pro_dir() -> Path:
+    """The v2Pro/v2ProPlus conformance folder (tiny Pro checkpoints, SV model, goldens)."""
+    return _fixture_folder(
+        _ConformanceSettings().conformance_v2pro_dir,
+        "GSV_CONFORMANCE_V2PRO_DIR",
+        "../shared/conformance/v2pro",
+    )
+
+
+@pytest.fixture(scope="session")
+def v2pro_manifest(v2pro_dir: Path) -> dict[str, Any]:
+    """The v2Pro fixture set's manifest.json (SoVITS and SV overrides, reference lengths)."""
+    loaded: dict[str, Any] = json.loads((v2pro_dir / "manifest.json").read_text(encoding="utf-8"))
+    return loaded
 
 
 @pytest.fixture(scope="module")

@@ -61,10 +61,21 @@ def test_sovits_not_a_checkpoint(tmp_path: Path) -> None:
         load_sovits(path)
 
 
-@pytest.mark.parametrize(("marker", "version"), [(b"05", "v2Pro"), (b"06", "v2ProPlus"), (b"04", "v4")])
+@pytest.mark.parametrize(("marker", "version"), [(b"02", "v3"), (b"03", "v3"), (b"04", "v4")])
 def test_sovits_other_version_header(tmp_path: Path, tiny_bytes: bytes, marker: bytes, version: str) -> None:
     path = _write(tmp_path, "later.pth", marker + tiny_bytes[2:])
     with pytest.raises(CheckpointError, match=rf"later\.pth: this is a SoVITS {version} checkpoint"):
+        load_sovits(path)
+
+
+@pytest.mark.parametrize(("marker", "version"), [(b"05", "v2Pro"), (b"06", "v2ProPlus")])
+def test_sovits_pro_header_on_a_v2_model_is_named(
+    tmp_path: Path, tiny_bytes: bytes, marker: bytes, version: str
+) -> None:
+    path = _write(tmp_path, "marked.pth", marker + tiny_bytes[2:])
+    with pytest.raises(
+        CheckpointError, match=rf"marked\.pth: the header marks a SoVITS {version} checkpoint, but it lacks"
+    ):
         load_sovits(path)
 
 
