@@ -5,6 +5,10 @@ the official on-disk formats, so they load through the same code as real ones) a
 reference clip is a few seconds of harmonic tones. The bundle lets the server and the tests run
 the whole pipeline without downloading a trained model. It is deterministic for a seed and
 cached: a folder that already holds a complete bundle of the same seed is reused as is.
+
+A bundle has a model version: v2 (the default) lives in the folder itself, v2Pro and v2ProPlus
+(which add a small speaker-verification model) in a subfolder named after the version, so
+bundles of several versions share one demo folder without rebuilding each other.
 """
 
 from __future__ import annotations
@@ -19,13 +23,17 @@ import numpy as np
 import soundfile
 import yaml
 
-from gpt_sovits.sovits.demo import write_random_sovits
+from gpt_sovits.sovits.config import PRO_VERSIONS
+from gpt_sovits.sovits.demo import demo_config, write_random_sovits
 from gpt_sovits.ssl import write_random_hubert
+from gpt_sovits.sv.demo import demo_sv_config, write_random_sv
 from gpt_sovits.t2s.demo import write_demo_t2s
 
 DEMO_NOTICE = "DEMO bundle: random weights and a synthetic tone clip; the audio it produces is NOT speech"
 # Bump when the bundle's layout or contents change, so stale caches are rebuilt.
-_FORMAT = 1
+_FORMAT = 2
+#: Versions a demo bundle can be written for.
+DEMO_VERSIONS = ("v2", *sorted(PRO_VERSIONS))
 _MANIFEST = "demo.json"
 _REFERENCE_RATE = 32000
 _REFERENCE_SECONDS = 4.0
@@ -38,7 +46,10 @@ DEMO_MAX_TOKENS_PER_SENTENCE = 75
 
 @dataclass(frozen=True)
 class DemoBundle:
-    """Paths of a demo bundle's files (``bert_dir`` is None: Chinese gets zero BERT features)."""
+    """Paths of a demo bundle's files (``bert_dir`` is None: Chinese gets zero BERT features).
+
+    ``sv_weights`` is the speaker-verification model of a Pro bundle (None for v2).
+    """
 
     folder: Path
     gpt_weights: Path
@@ -47,10 +58,18 @@ class DemoBundle:
     reference_audio: Path
     speakers_file: Path
     bert_dir: Path | None = None
+    version: str = "v2"
+    sv_weights: Path | None = None
 
     @classmethod
-    def at(cls, folder: Path) -> DemoBundle:
-        """The bundle layout inside ``folder`` (files may not exist yet)."""
+    def at(cls, folder: Path, version: str = "v2") -> DemoBundle:
+        """The layout of a ``version`` bundle inside ``folder`` (Pro ones in ``folder/<version>``)."""
+        if version not in DEMO_VERSIONS:
+            raise ValueError(
+                f"no demo bundle for version {version!r}; choose one of {', '.join(DEMO_VERSIONS)}"
+            )
+        if version != "v2":
+            folder = folder / version
         return cls(
             folder=folder,
             gpt_weights=folder / "demo-gpt.ckpt",
@@ -58,17 +77,20 @@ class DemoBundle:
             hubert_dir=folder / "demo-hubert",
             reference_audio=folder / "demo-reference.wav",
             speakers_file=folder / "speakers.yaml",
+            version=version,
+            sv_weights=folder / "demo-sv.ckpt" if version in PRO_VERSIONS else None,
         )
 
     def files(self) -> list[Path]:
         """Every file the bundle needs."""
-        return [
+        files = [
             self.gpt_weights,
             self.sovits_weights,
             self.hubert_dir / "config.json",
             self.reference_audio,
             self.speakers_file,
         ]
+        return files if self.sv_weights is None else [*files, self.sv_weights]
 
 
 def synthetic_reference(seed: int = 0, seconds: float = _REFERENCE_SECONDS) -> np.ndarray:
@@ -108,8 +130,8 @@ def _write_speakers(bundle: DemoBundle) -> None:
     bundle.speakers_file.write_text(text, encoding="utf-8")
 
 
-def _manifest(seed: int) -> dict[str, object]:
-    return {"format": _FORMAT, "seed": seed, "notice": DEMO_NOTICE}
+def _manifest(bundle: DemoBundle, seed: int) -> dict[str, object]:
+    return {"format": _FORMAT, "seed": seed, "version": bundle.version, "notice": DEMO_NOTICE}
 
 
 def _is_complete(bundle: DemoBundle, seed: int) -> bool:
@@ -118,33 +140,39 @@ def _is_complete(bundle: DemoBundle, seed: int) -> bool:
         stored = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return bool(stored == _manifest(seed) and all(p.is_file() for p in bundle.files()))
+    return bool(stored == _manifest(bundle, seed) and all(p.is_file() for p in bundle.files()))
 
 
 def _build(bundle: DemoBundle, seed: int) -> None:
     (bundle.folder / _MANIFEST).unlink(missing_ok=True)
     write_demo_t2s(bundle.gpt_weights, seed=seed)
-    write_random_sovits(bundle.sovits_weights, seed=seed)
+    sv_config = demo_sv_config()
+    write_random_sovits(
+        bundle.sovits_weights, demo_config(bundle.version, sv_dim=sv_config.embedding_dim), seed=seed
+    )
+    if bundle.sv_weights is not None:
+        write_random_sv(bundle.sv_weights, sv_config, seed=seed)
     if bundle.hubert_dir.exists():
         shutil.rmtree(bundle.hubert_dir)
     write_random_hubert(bundle.hubert_dir, seed=seed)
     soundfile.write(str(bundle.reference_audio), synthetic_reference(seed), _REFERENCE_RATE, subtype="PCM_16")
     _write_speakers(bundle)
     # Written last: its presence marks a complete bundle.
-    (bundle.folder / _MANIFEST).write_text(json.dumps(_manifest(seed), indent=2), encoding="utf-8")
+    (bundle.folder / _MANIFEST).write_text(json.dumps(_manifest(bundle, seed), indent=2), encoding="utf-8")
 
 
-def ensure_demo_bundle(folder: Path, seed: int = 0) -> DemoBundle:
-    """Create the demo bundle in ``folder`` unless a complete one of the same seed is already there.
+def ensure_demo_bundle(folder: Path, seed: int = 0, *, version: str = "v2") -> DemoBundle:
+    """Create the ``version`` demo bundle under ``folder`` unless a complete one of the same seed is there.
 
-    Safe to call from several processes at once: the build holds a file lock in the folder.
+    v2 bundles live in ``folder``, v2Pro/v2ProPlus ones in ``folder/<version>`` (see
+    :meth:`DemoBundle.at`); pass ``bundle.sv_weights`` to :meth:`Synthesizer.load` for those.
+    Safe to call from several processes at once: the build holds a file lock in the bundle folder.
     """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    bundle = DemoBundle.at(folder.resolve())
+    bundle = DemoBundle.at(Path(folder).resolve(), version)
+    bundle.folder.mkdir(parents=True, exist_ok=True)
     if _is_complete(bundle, seed):
         return bundle
-    with (folder / ".demo.lock").open("w") as lock:
+    with (bundle.folder / ".demo.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not _is_complete(bundle, seed):
             _build(bundle, seed)

@@ -33,6 +33,7 @@ from gpt_sovits.device import Placement, resolve
 from gpt_sovits.errors import AudioError, CheckpointError, GptSovitsError, TextError
 from gpt_sovits.sovits import SovitsSynthesizer, load_sovits
 from gpt_sovits.ssl import SSL_SAMPLE_RATE, SslFeatureExtractor, prompt_wave
+from gpt_sovits.sv import SpeakerVerifier
 from gpt_sovits.t2s import DecodeRequest, SamplingParams, Text2SemanticDecoder, decode_batch, load_t2s
 from gpt_sovits.t2s.decode import MAX_DECODE_STEPS
 from gpt_sovits.text.frontend import text_to_phones
@@ -129,7 +130,8 @@ class ReferenceFeatures:
     """Everything a speaker reference contributes, computed once.
 
     ``prompt_semantic`` [Tp] int64 (empty when reference-free), ``prompt_phones`` [Pp] int64,
-    ``prompt_bert`` [1024, Pp] float32, ``spectrogram`` [1, 1025, Ts], ``speaker`` (SoVITS ``ge``).
+    ``prompt_bert`` [1024, Pp] float32, ``spectrogram`` [1, 1025, Ts], ``speaker`` (SoVITS ``ge``;
+    for Pro models it already includes ``speaker_verification``, the clip's SV embedding [1, D]).
     """
 
     prompt_semantic: torch.Tensor
@@ -137,6 +139,7 @@ class ReferenceFeatures:
     prompt_bert: torch.Tensor
     spectrogram: torch.Tensor
     speaker: torch.Tensor | None
+    speaker_verification: torch.Tensor | None = None
 
     @property
     def reference_free(self) -> bool:
@@ -175,6 +178,22 @@ def _derive_seed(seed: int | None, index: int) -> int | None:
     return None if seed is None else (seed + index) % _SEED_MODULUS
 
 
+def _checked_speaker_verifier(
+    sovits: SovitsSynthesizer, sv: SpeakerVerifier | None
+) -> SpeakerVerifier | None:
+    """The SV model a SoVITS model needs (Pro: one whose embedding width it takes; else none)."""
+    if not sovits.config.is_pro:
+        return None
+    if sv is None:
+        raise CheckpointError(f"a {sovits.version} SoVITS model needs the speaker-verification model")
+    if sv.embedding_dim != sovits.config.sv_dim:
+        raise CheckpointError(
+            f"{sv.path}: this speaker-verification model gives {sv.embedding_dim}-wide embeddings, but "
+            f"the {sovits.version} SoVITS model takes {sovits.config.sv_dim}: not the matching SV file"
+        )
+    return sv
+
+
 class Synthesizer:
     """GPT + SoVITS (+ optional BERT and HuBERT) on one device, ready to synthesise."""
 
@@ -185,6 +204,7 @@ class Synthesizer:
         bert: BertFeatureExtractor | None,
         ssl: SslFeatureExtractor | None,
         placement: Placement,
+        sv: SpeakerVerifier | None = None,
     ) -> None:
         if sovits.config.n_symbols != t2s.config.phoneme_vocab_size:
             raise CheckpointError(
@@ -196,11 +216,16 @@ class Synthesizer:
         self.bert = bert
         self.ssl = ssl
         self.placement = placement
+        self.sv = _checked_speaker_verifier(sovits, sv)
         self._references: OrderedDict[tuple[object, ...], ReferenceFeatures] = OrderedDict()
         self._one_off: OrderedDict[tuple[object, ...], ReferenceFeatures] = OrderedDict()
         self._lock = threading.Lock()
         #: How many times reference features were computed (cache misses).
         self.reference_computations = 0
+        #: How many reference lookups the caches answered (hits).
+        self.reference_cache_hits = 0
+        #: How many speaker-verification forward passes ran (one per computed Pro reference).
+        self.sv_computations = 0
 
     @classmethod
     def load(
@@ -211,19 +236,36 @@ class Synthesizer:
         hubert_dir: Path | str | None = None,
         device: str = "auto",
         precision: str = "auto",
+        *,
+        sv_weights: Path | str | None = None,
     ) -> Synthesizer:
         """Load every model onto one device at one precision.
 
         Without ``bert_dir`` Chinese text gets zero BERT features (what the demo weights use);
         without ``hubert_dir`` only reference-free voices (no transcript) can be used.
+        v2Pro/v2ProPlus SoVITS files (detected from the file) also need ``sv_weights``, the
+        speaker-verification model; other versions do not use it and leave it unread.
         """
         placement = resolve(device, precision)
         dev, dtype = placement.device, placement.dtype
         t2s = load_t2s(gpt_weights, device=dev, dtype=dtype)
         sovits = load_sovits(sovits_weights, device=dev, dtype=dtype)
+        sv = None
+        if sovits.config.is_pro:
+            if sv_weights is None:
+                raise CheckpointError(
+                    f"{sovits_weights}: a {sovits.version} SoVITS checkpoint needs the "
+                    "speaker-verification model (sv_weights), and none was given"
+                )
+            sv = SpeakerVerifier.load(sv_weights, device=dev, dtype=dtype)
         bert = None if bert_dir is None else BertFeatureExtractor.from_folder(bert_dir, dev, dtype)
         ssl = None if hubert_dir is None else SslFeatureExtractor.from_folder(hubert_dir, dev, dtype)
-        return cls(t2s, sovits, bert, ssl, placement)
+        return cls(t2s, sovits, bert, ssl, placement, sv)
+
+    @property
+    def version(self) -> str:
+        """The voice model's version: "v1", "v2", "v2Pro" or "v2ProPlus" (from the SoVITS file)."""
+        return self.sovits.version
 
     @property
     def sample_rate(self) -> int:
@@ -267,11 +309,14 @@ class Synthesizer:
         with self._lock:
             cached = cache.get(key)
             if cached is not None:
+                self.reference_cache_hits += 1
                 cache.move_to_end(key)
                 return cached
         features = self._compute_reference(path, ref)
         with self._lock:
             self.reference_computations += 1
+            if features.speaker_verification is not None:
+                self.sv_computations += 1
             cache[key] = features
             while len(cache) > size:
                 cache.popitem(last=False)
@@ -300,8 +345,12 @@ class Synthesizer:
             bert = text_features(prompt, self.bert)
         wave32k = reference_peak_guard(load_audio(path, self.sample_rate))
         spec = linear_spectrogram(torch.from_numpy(wave32k).to(dev).unsqueeze(0))
-        speaker = self.sovits.speaker_embedding(spec)
-        return ReferenceFeatures(semantic, phones, bert, spec, speaker)
+        sv_embedding = None
+        if self.sv is not None:
+            # Pro models: the SV network sees the same 32 kHz wave as the spectrogram.
+            sv_embedding = self.sv.embed(torch.from_numpy(wave32k).unsqueeze(0), self.sample_rate)
+        speaker = self.sovits.speaker_embedding(spec, None if sv_embedding is None else [sv_embedding])
+        return ReferenceFeatures(semantic, phones, bert, spec, speaker, sv_embedding)
 
     # --- synthesis ----------------------------------------------------------------------------
 

@@ -128,6 +128,22 @@ class SovitsConfig:
         return out
 
     @classmethod
+    def released(cls, version: str = "v2") -> SovitsConfig:
+        """The sizes of the officially released model of ``version`` (v2, v2Pro, v2ProPlus)."""
+        if version == "v2":
+            return cls()
+        if version == "v2Pro":
+            return cls(version=version, gin_channels=1024)
+        if version == "v2ProPlus":
+            return cls(
+                version=version,
+                gin_channels=1024,
+                upsample_initial_channel=768,
+                upsample_kernel_sizes=(20, 16, 8, 2, 2),
+            )
+        raise ValueError(f"no released SoVITS sizes known for version {version!r}")
+
+    @classmethod
     def from_sections(
         cls,
         model: Mapping[str, Any],

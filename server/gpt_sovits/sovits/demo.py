@@ -7,13 +7,14 @@ server and the tests run without downloading real weights.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from gpt_sovits.sovits.checkpoint import save_sovits_checkpoint
-from gpt_sovits.sovits.config import SovitsConfig
+from gpt_sovits.sovits.config import SV_EMBEDDING_DIM, SovitsConfig
 from gpt_sovits.sovits.model import SovitsSynthesizer, export_state_dict
 from gpt_sovits.sovits.modules.attention import MultiHeadAttention
 from gpt_sovits.sovits.modules.quantizer import ResidualVectorQuantizer
@@ -21,9 +22,18 @@ from gpt_sovits.sovits.modules.quantizer import ResidualVectorQuantizer
 DEMO_INFO = "demo-random-weights (non-speech audio)"
 
 
-def demo_config() -> SovitsConfig:
-    """Reduced v2 sizes: the default layout with narrow latent, filters and generator."""
-    return SovitsConfig(inter_channels=64, filter_channels=96, n_layers=2, upsample_initial_channel=64)
+def demo_config(version: str = "v2", sv_dim: int = SV_EMBEDDING_DIM) -> SovitsConfig:
+    """Reduced sizes of ``version``: its released layout with narrow latent, filters and generator.
+
+    Pro versions also get a narrow speaker vector and take ``sv_dim``-wide speaker-verification
+    embeddings (the width of the demo SV model); v2ProPlus keeps its wider generator and first kernel.
+    """
+    released = SovitsConfig.released(version)
+    small = replace(released, inter_channels=64, filter_channels=96, n_layers=2, upsample_initial_channel=64)
+    if not released.is_pro:
+        return small
+    widen = released.upsample_initial_channel / SovitsConfig().upsample_initial_channel
+    return replace(small, gin_channels=64, upsample_initial_channel=round(64 * widen), sv_dim=sv_dim)
 
 
 def random_sovits(config: SovitsConfig, seed: int = 0) -> SovitsSynthesizer:

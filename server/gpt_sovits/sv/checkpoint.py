@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from gpt_sovits.errors import CheckpointError
+from gpt_sovits.sovits.config import HEADER_VERSIONS
 from gpt_sovits.sv.eres2net import N_STAGES, ERes2NetConfig, ERes2NetV2
 
 #: The official file name (under the upstream ``pretrained_models/sv/`` folder).
@@ -29,6 +30,13 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{path}: speaker-verification model not found")
     if not path.is_file():
         raise CheckpointError(f"{path}: not a file")
+    with path.open("rb") as handle:
+        head = handle.read(2)
+    if head in HEADER_VERSIONS:
+        raise CheckpointError(
+            f"{path}: this is a SoVITS checkpoint ({HEADER_VERSIONS[head]} header), not the "
+            "speaker-verification model"
+        )
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -41,12 +49,13 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(
             f"{path}: not a speaker-verification model (top level is {type(loaded).__name__})"
         )
-    if "weight" in loaded and "config" in loaded:
-        raise CheckpointError(f"{path}: this is a SoVITS checkpoint, not the speaker-verification model")
-    if "state_dict" in loaded:
+    weight = loaded.get("weight")
+    if isinstance(weight, Mapping) and any(str(k).startswith("model.") for k in weight):
         raise CheckpointError(
             f"{path}: this is a GPT (text-to-semantic) checkpoint, not the speaker-verification model"
         )
+    if weight is not None and "config" in loaded:
+        raise CheckpointError(f"{path}: this is a SoVITS checkpoint, not the speaker-verification model")
     if not all(isinstance(v, torch.Tensor) for v in loaded.values()) or "conv1.weight" not in loaded:
         raise CheckpointError(
             f"{path}: not an ERes2NetV2 speaker-verification state dict (expected tensors such as "
