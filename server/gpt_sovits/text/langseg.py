@@ -1,17 +1,22 @@
-"""Language runs of mixed text: Latin-script English, CJK Chinese, kana Japanese, hangul Korean.
+"""Language runs of mixed text: the official segmenter's rules on top of the detector's pieces.
 
-Spaces and punctuation join the run before them (or lead the first run). Numbers are placed by the
-reference segmenter's rules: with a forced language they take it; otherwise between two runs of one
-language they join it, after a run ending in punctuation they join the next run, before a run
-starting with punctuation (or when they end in a full stop) the previous one, else the longer
-neighbour (ties: the previous); a text of only numbers is Chinese. A text of only spaces and
-punctuation is one English run, as the reference labels pure ASCII/punctuation text.
+Per detector piece (:mod:`lang_detect`): a piece of Latin letters with ASCII / general or CJK
+punctuation, digits and spaces is English; with a ``default`` language every other piece takes it;
+otherwise kana and hangul stretches inside a piece labelled otherwise are cut out as ja / ko, and
+an unknown piece keeps only its CJK characters (and digits and marks) as Chinese. Numbers are then
+placed: with a default language they take it; between two runs of one language they join it, after
+a run ending in a clause mark the next run, before a run starting with one (or when they end in a
+full stop) the previous one, else the longer neighbour (ties: the previous); a text of only numbers
+is Chinese. Unknown runs left join the previous run (or the next; alone: Chinese). Neighbouring runs
+of one language are one run.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from gpt_sovits.text.lang_detect import Piece, detect_pieces
 
 
 @dataclass(frozen=True)
@@ -22,110 +27,143 @@ class LangRun:
     text: str
 
 
+_ENGLISH = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9\s\u0020-\u007E\u2000-\u206F\u3000-\u303F\uFF00-\uFFEF]+$")
 _CJK_RANGES = (
-    (0x3400, 0x4DBF),
     (0x4E00, 0x9FFF),
-    (0xF900, 0xFAFF),
-    (0x20000, 0x2A6DF),
-    (0x2A700, 0x2EE5F),
-    (0x30000, 0x323AF),
+    (0x3400, 0x4DB5),
+    (0x20000, 0x2A6DD),
+    (0x2A700, 0x2B73F),
+    (0x2B740, 0x2B81F),
+    (0x2B820, 0x2CEAF),
+    (0x2CEB0, 0x2EBEF),
+    (0x30000, 0x3134A),
+    (0x31350, 0x323AF),
+    (0x2EBF0, 0x2EE5D),
 )
-_KANA_RANGES = ((0x3041, 0x3096), (0x3099, 0x309A), (0x30A1, 0x30FA), (0x30FC, 0x30FC))
-_HANGUL_RANGES = ((0x1100, 0x11FF), (0x3130, 0x318F), (0xAC00, 0xD7AF))
+_CJK_COMPANION = re.compile(r"[0-9、-〜。！？.!?… /]")
+_JOINERS = "0-9、-〜。！？.!?… "
+_KANA = "\u3041-\u3096\u3099\u309a\u30a1-\u30fa\u30fc"
+_HANGUL = "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"
+_STRETCH = {
+    "ja": re.compile(f"[{_KANA}]+(?:[{_JOINERS}]+[{_KANA}]*)*"),
+    "ko": re.compile(f"[{_HANGUL}]+(?:[{_JOINERS}]+[{_HANGUL}]*)*"),
+}
+_CLAUSE_END = frozenset(",.!?，。！？")
 
 
-def _in(code: int, ranges: tuple[tuple[int, int], ...]) -> bool:
-    return any(lo <= code <= hi for lo, hi in ranges)
+def _cjk_only(text: str) -> str:
+    """The CJK ideographs of ``text`` with the digits and marks that go with them."""
+    return "".join(
+        char
+        for char in text
+        if any(lo <= ord(char) <= hi for lo, hi in _CJK_RANGES) or _CJK_COMPANION.match(char)
+    )
 
 
-def char_language(char: str) -> str | None:
-    """The language a character marks, or None for neutral characters."""
-    code = ord(char)
-    if ("a" <= char <= "z") or ("A" <= char <= "Z") or (0xC0 <= code <= 0x24F and char.isalpha()):
-        return "en"
-    if _in(code, _CJK_RANGES):
-        return "zh"
-    if _in(code, _KANA_RANGES):
-        return "ja"
-    if _in(code, _HANGUL_RANGES):
-        return "ko"
-    return None
+def _cut_stretches(lang: str, piece: Piece) -> list[Piece]:
+    """``piece`` with its kana (``lang`` ja) or hangul (ko) stretches as pieces of their own."""
+    out: list[Piece] = []
+    end = 0
+    for match in _STRETCH[lang].finditer(piece.text):
+        if match.start() > end:
+            out.append(Piece(piece.lang, piece.text[end : match.start()]))
+        out.append(Piece(lang, match.group(0)))
+        end = match.end()
+    if end < len(piece.text):
+        out.append(Piece(piece.lang, piece.text[end:]))
+    return out
 
 
-_DIGITS = re.compile(r"[0-9]+(?:[.,:/][0-9]+)*")
-_CLAUSE_PUNCT = frozenset(",.!?，。！？")
+def _append(runs: list[Piece], piece: Piece) -> None:
+    if runs and runs[-1].lang == piece.lang:
+        runs[-1] = Piece(piece.lang, runs[-1].text + piece.text)
+    else:
+        runs.append(piece)
 
 
-def _pieces(text: str) -> list[list[str]]:
-    """[lang, text] pieces: letters by script, numbers as "digit", neutral chars attached left."""
-    pieces: list[list[str]] = []
-    leading = ""
-    pos = 0
-    while pos < len(text):
-        number = _DIGITS.match(text, pos)
-        if number:
-            lang: str | None = "digit"
-            chunk = number.group(0)
+def _split_foreign_script(piece: Piece) -> list[Piece]:
+    """A piece with its kana, then hangul, stretches cut out, exactly as the official code does.
+
+    Quirk kept for fidelity: a part already labelled ko reuses the previous part's hangul cut.
+    """
+    parts = (_cut_stretches("ja", piece) if piece.lang != "ja" else []) or [piece]
+    out: list[Piece] = []
+    previous_cut: list[Piece] = []
+    for part in parts:
+        if part.lang != "ko":
+            previous_cut = _cut_stretches("ko", part)
+        out.extend(previous_cut or [part])
+    return out
+
+
+def _label(pieces: list[Piece], default: str | None) -> tuple[list[Piece], bool]:
+    runs: list[Piece] = []
+    has_numbers = False
+    for piece in pieces:
+        if piece.lang == "digit":
+            has_numbers = has_numbers or default is None
+            _append(runs, Piece(default or "digit", piece.text))
+        elif _ENGLISH.match(piece.text):
+            _append(runs, Piece("en", piece.text))
+        elif default is not None:
+            _append(runs, Piece(default, piece.text))
         else:
-            chunk = text[pos]
-            lang = char_language(chunk)
-        pos += len(chunk)
-        if lang is None:
-            if pieces:
-                pieces[-1][1] += chunk
-            else:
-                leading += chunk
-        elif pieces and pieces[-1][0] == lang:
-            pieces[-1][1] += chunk
-        else:
-            pieces.append([lang, chunk])
-    if pieces:
-        pieces[0][1] = leading + pieces[0][1]
-    elif leading:
-        pieces.append(["en", leading])
-    return pieces
+            parts = _split_foreign_script(piece)
+            if len(parts) == 1:
+                parts = [piece]
+            current = piece  # the official code keeps the whole piece's CJK text, not the part's
+            for part in parts:
+                if part.lang != "x":
+                    _append(runs, part)
+                    continue
+                if cjk := _cjk_only(current.text):
+                    current = Piece("zh", cjk)
+                _append(runs, current)
+    return runs, has_numbers
 
 
-def _number_language(pieces: list[list[str]], i: int, placed: list[list[str]]) -> str:
-    """Language of the number piece ``pieces[i]`` given the pieces already ``placed`` before it."""
-    last = len(pieces) - 1
+def _number_language(runs: list[Piece], i: int, placed: list[Piece]) -> str:
+    """Language of the number run ``runs[i]`` given the runs already ``placed`` before it."""
+    last = len(runs) - 1
     if placed and i == last:
-        return placed[-1][0]
+        return placed[-1].lang
     if not placed and i < last:
-        return pieces[1][0]
+        return runs[1].lang
     if placed and i < last:
-        previous, following = placed[-1], pieces[i + 1]
-        if previous[0] == following[0]:
-            return previous[0]
-        if previous[1][-1] in _CLAUSE_PUNCT:
-            return following[0]
-        if following[1][0] in _CLAUSE_PUNCT or pieces[i][1][-1] in "。.":
-            return previous[0]
-        return previous[0] if len(previous[1]) >= len(following[1]) else following[0]
+        previous, following = placed[-1], runs[i + 1]
+        if previous.lang == following.lang:
+            return previous.lang
+        if previous.text[-1] in _CLAUSE_END:
+            return following.lang
+        if following.text[0] in _CLAUSE_END or runs[i].text[-1] in "。.":
+            return previous.lang
+        return previous.lang if len(previous.text) >= len(following.text) else following.lang
     return "zh"
 
 
-def segment(text: str, forced_language: str | None = None) -> list[LangRun]:
-    """Split text into language runs; ``forced_language`` labels every non-English run (all_zh)."""
-    pieces = _pieces(text)
-    placed: list[list[str]] = []
-    for i, (lang, chunk) in enumerate(pieces):
-        if lang == "digit":
-            lang = forced_language or _number_language(pieces, i, placed)
-        elif forced_language and lang != "en":
-            lang = forced_language
-        if placed and placed[-1][0] == lang:
-            placed[-1][1] += chunk
-        else:
-            placed.append([lang, chunk])
-    return [LangRun(lang, chunk) for lang, chunk in placed]
+def segment(text: str, default: str | None = None) -> list[LangRun]:
+    """Split text into language runs; ``default`` labels every non-English run (the all_* modes)."""
+    runs, has_numbers = _label(detect_pieces(text), default)
+    if has_numbers:
+        placed: list[Piece] = []
+        for i, run in enumerate(runs):
+            lang = _number_language(runs, i, placed) if run.lang == "digit" else run.lang
+            _append(placed, Piece(lang, run.text))
+        runs = placed
+    resolved: list[Piece] = []
+    for i, run in enumerate(runs):
+        if run.lang == "x":
+            lang = resolved[-1].lang if resolved else runs[1].lang if len(runs) > 1 else "zh"
+            run = Piece(lang, run.text)
+        _append(resolved, run)
+    return [LangRun(run.lang, run.text) for run in resolved]
 
 
 def merge_for_request(runs: list[LangRun], request_language: str) -> list[LangRun]:
     """Two classes only: English runs and everything else, the latter labelled ``request_language``.
 
-    This is how a request in a CJK language treats embedded English (and why kanji/kana runs in a
-    "zh" request are read as Chinese).
+    This is how a request in one language treats embedded English (and why kanji/kana runs in a
+    "zh" request are read as Chinese: the script cannot tell them apart).
     """
     merged: list[LangRun] = []
     for run in runs:

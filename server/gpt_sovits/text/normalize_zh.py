@@ -17,9 +17,11 @@ from gpt_sovits.text.symbols import PUNCTUATION
 from gpt_sovits.text.zh_numbers import read_cardinal, read_digits, read_number
 
 _SENTENCE_END = re.compile(r"([：、，；。？！,;?!][”’]?)")
-# Dropped before splitting (the class holds "—" once; "——" is just the same char twice).
-_SPLIT_DROP = re.compile(r"[—《》【】<=>{}()（）#&@“”^_|…\\]")
-_POST_DROP = re.compile(r"[-—《》【】<=>{}()（）#&@“”^_|…\\]")
+# Dropped before splitting (the class holds "—" once; "——" is just the same char twice) and after
+# verbalising. "…" and "~" survive both (the reference revision's normaliser; its Cantonese golden
+# shows "……" kept and "～" read as a mark), so the punctuation map decides what they become.
+_SPLIT_DROP = re.compile(r"[—《》【】<>{}()（）#&@“”^_|\\]")
+_POST_DROP = re.compile(r"[-—《》【】<=>{}()（）#&@“”^_|\\]")
 
 # Full-width ASCII letters and digits, and the ideographic space, become half-width.
 _FULL_TO_HALF = {
@@ -211,8 +213,6 @@ _GREEK: dict[str, str] = {
 }
 _SYMBOL_WORDS: dict[str, str] = {
     "/": "每",
-    "~": "至",
-    "～": "至",
     **{chr(0x2460 + i): "一二三四五六七八九十"[i] for i in range(10)},
     **_GREEK,
 }

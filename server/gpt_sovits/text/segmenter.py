@@ -1,38 +1,45 @@
 """Quiet, deterministic jieba word segmentation (with part-of-speech tags).
 
-jieba logs to stderr and writes its dictionary cache on first use; it is initialised once here with
-its logger silenced and its cache file in the frontend's cache folder, never in the repository.
+jieba logs to stderr and writes its dictionary cache on first use; it is initialised once per
+process here with its logger silenced and its cache file in the frontend's cache folder, never in
+the repository. jieba is process-global, so the first folder given (or the default one) stays.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 
 import jieba
 import jieba.posseg
-
-from gpt_sovits.text.settings import get_settings
 
 _LOCK = threading.Lock()
 _READY = False
 
 
-def _ensure_ready() -> None:
-    """Load jieba's dictionary once, silently, with its cache in the configured folder."""
+def initialize(cache_dir: Path) -> None:
+    """Load jieba's dictionary once, silently, with its cache in ``cache_dir``."""
     global _READY
     if _READY:
         return
     with _LOCK:
         if _READY:
             return
-        cache_dir = get_settings().cache_dir
         cache_dir.mkdir(parents=True, exist_ok=True)
         jieba.setLogLevel(logging.WARNING)
         jieba.dt.tmp_dir = str(cache_dir)
         jieba.dt.cache_file = str(cache_dir / "jieba.cache")
         jieba.dt.initialize()
         _READY = True
+
+
+def _ensure_ready() -> None:
+    if not _READY:
+        # Nobody configured a folder: the settings' default one.
+        from gpt_sovits.text.settings import TextSettings
+
+        initialize(TextSettings().cache_dir)
 
 
 def cut_with_pos(text: str) -> list[tuple[str, str]]:

@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from gpt_sovits.errors import TextError, UnsupportedLanguageError
-from gpt_sovits.text.frontend import clean_text, text_to_phones
+from gpt_sovits.text.frontend import (
+    KNOWN_LANGUAGES,
+    LANGUAGE_NAMES,
+    SUPPORTED_LANGUAGES,
+    clean_text,
+    text_to_phones,
+)
 from gpt_sovits.text.symbols import phones_to_ids, symbols
 
 _REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -44,22 +50,28 @@ def test_english_request() -> None:
     assert result.norm_text == "Hello world, this is a test."
 
 
-@pytest.mark.parametrize("language", ["ja", "ko", "yue", "all_ja", "auto_yue"])
-def test_unsupported_languages_are_a_clear_error(language: str) -> None:
-    with pytest.raises(UnsupportedLanguageError, match="not supported"):
-        text_to_phones("こんにちは", language)
-
-
-def test_unknown_language_is_a_clear_error() -> None:
-    with pytest.raises(UnsupportedLanguageError, match="unknown language"):
+def test_unknown_language_is_a_clear_error_listing_the_codes() -> None:
+    with pytest.raises(UnsupportedLanguageError, match="unknown; use one of all_ja, all_ko, all_yue, all_zh, auto"):
         text_to_phones("hi", "klingon")
-    with pytest.raises(UnsupportedLanguageError):
-        clean_text("hi", "fr")
+    assert "klingon" not in SUPPORTED_LANGUAGES
+    assert SUPPORTED_LANGUAGES == KNOWN_LANGUAGES == set(LANGUAGE_NAMES)
 
 
-def test_auto_with_japanese_kana_is_unsupported() -> None:
-    with pytest.raises(UnsupportedLanguageError):
-        text_to_phones("これはペンです", "auto")
+def test_every_official_language_code_is_read() -> None:
+    codes = {"auto", "auto_yue", "en", "zh", "ja", "yue", "ko", "all_zh", "all_ja", "all_yue", "all_ko"}
+    assert codes == SUPPORTED_LANGUAGES
+    for code in sorted(codes):
+        assert text_to_phones("你好, hello. 今日は。안녕.", code).phone_ids
+
+
+def test_auto_reads_each_run_in_its_language() -> None:
+    result = text_to_phones("これはペンです。这是一支笔。", "auto")
+    assert [part.language for part in result.parts] == ["ja", "zh"]
+
+
+def test_a_detector_label_without_a_reader_reads_nothing() -> None:
+    # As the official frontend: such a run is read as a single English space.
+    assert clean_text("...!", "punctuation").phones == (",",)
 
 
 def test_short_text_is_retried_with_a_leading_stop() -> None:
@@ -86,12 +98,15 @@ def test_nothing_to_say_is_a_text_error() -> None:
 def test_package_import_is_quiet_and_never_imports_fastapi(tmp_path: Path) -> None:
     code = (
         "import sys\n"
-        "from gpt_sovits.text.frontend import text_to_phones\n"
-        "text_to_phones('你好世界，今天天气不错。', 'zh')\n"
+        f"from pathlib import Path\n"
+        "from gpt_sovits.text.frontend import TextFrontend\n"
+        "from gpt_sovits.text.settings import TextSettings\n"
+        f"frontend = TextFrontend(TextSettings(cache_dir=Path({str(tmp_path / 'cache')!r})))\n"
+        "frontend.text_to_phones('你好世界，今天天气不错。', 'zh')\n"
         "assert 'fastapi' not in sys.modules, 'fastapi imported'\n"
         "print('ok')\n"
     )
-    env = {"PYTHONPATH": str(_REPO_ROOT / "server"), "GSV_TEXT_CACHE_DIR": str(tmp_path / "cache")}
+    env = {"PYTHONPATH": str(_REPO_ROOT / "server")}
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False, timeout=120
     )

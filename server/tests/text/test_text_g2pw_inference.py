@@ -21,12 +21,12 @@ from onnx import TensorProto, helper
 
 from gpt_sovits.errors import CheckpointError
 from gpt_sovits.text import g2pw
-from gpt_sovits.text.frontend import clean_text, text_to_phones
+from gpt_sovits.text.frontend import TextFrontend, clean_text
 from gpt_sovits.text.g2pw_features import INPUT_NAMES, Query, build_inputs, load_tokenizer
 from gpt_sovits.text.g2pw_model import G2PWSession
 from gpt_sovits.text.g2pw_reader import G2PWReader
 from gpt_sovits.text.g2pw_tables import load_tables
-from gpt_sovits.text.settings import get_settings
+from gpt_sovits.text.settings import TextSettings
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"银行长重还一走很我们去的有要李你好绿長"]
 POLYPHONIC = [
@@ -136,33 +136,27 @@ def model_folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def configured(model_folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """G2PW configured through the environment, as a deployment would."""
-    monkeypatch.setenv("GSV_TEXT_G2PW_MODEL_DIR", str(model_folder))
-    get_settings.cache_clear()
-    g2pw.forget_configured_reader()
-    yield model_folder
-    monkeypatch.delenv("GSV_TEXT_G2PW_MODEL_DIR")
-    get_settings.cache_clear()
-    g2pw.forget_configured_reader()
+def configured(model_folder: Path) -> TextFrontend:
+    """A frontend whose settings name the G2PW folder, as a deployment's would."""
+    return TextFrontend(TextSettings(g2pw_model_dir=model_folder))
 
 
-def _phones(text: str) -> list[str]:
-    return list(clean_text(text, "zh").phones)  # one zh run, no short-text retry
+def _phones(text: str, frontend: TextFrontend) -> list[str]:
+    return list(frontend.clean_text(text, "zh").phones)  # one zh run, no short-text retry
 
 
-def test_configured_frontend_reads_polyphones_from_the_model(configured: Path) -> None:
+def test_configured_frontend_reads_polyphones_from_the_model(configured: TextFrontend) -> None:
     # pypinyin: 很长 → zhang3, 重要 → zhong4, 还有 → hai2; the model says otherwise.
-    assert _phones("很长。") == ["h", "en3", "ch", "ang2", "."]
-    assert _phones("重要的。") == ["ch", "ong2", "y", "ao4", "d", "e5", "."]
-    assert _phones("还有你。")[:2] == ["h", "uan2"]
+    assert _phones("很长。", configured) == ["h", "en3", "ch", "ang2", "."]
+    assert _phones("重要的。", configured) == ["ch", "ong2", "y", "ao4", "d", "e5", "."]
+    assert _phones("还有你。", configured)[:2] == ["h", "uan2"]
     # Context: 行 at the end of its run takes the [SEP] bonus, before 走 it does not.
-    assert list(text_to_phones("我们去银行。", "zh").phones)[-3:] == ["h", "ang2", "."]
-    assert _phones("行走很长。")[:2] == ["x", "ing2"]
+    assert list(configured.text_to_phones("我们去银行。", "zh").phones)[-3:] == ["h", "ang2", "."]
+    assert _phones("行走很长。", configured)[:2] == ["x", "ing2"]
 
 
-def test_configured_frontend_keeps_monophonic_readings(configured: Path) -> None:
-    with_g2pw = text_to_phones("我们去银行，很好。", "zh").parts[0]
+def test_configured_frontend_keeps_monophonic_readings(configured: TextFrontend) -> None:
+    with_g2pw = configured.text_to_phones("我们去银行，很好。", "zh").parts[0]
     without = clean_text("我们去银行，很好。", "zh", reader=_pypinyin_reader)
     # Only 我 (whose test dictionary reading is hao3) differs among the non-polyphonic characters.
     differing = [i for i, (a, b) in enumerate(zip(with_g2pw.phones, without.phones, strict=True)) if a != b]
@@ -176,16 +170,15 @@ def _pypinyin_reader(sentence: str) -> list[str]:
     return list(lazy_pinyin(sentence, style=Style.TONE3, neutral_tone_with_five=True))
 
 
-def test_unconfigured_frontend_is_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("GSV_TEXT_G2PW_MODEL_DIR", raising=False)
-    get_settings.cache_clear()
-    g2pw.forget_configured_reader()
-    try:
-        assert g2pw.configured_reader() is None
-        assert _phones("很长。") == ["h", "en2", "zh", "ang3", "."]  # zhang3, so 很 sandhi to hen2
-        assert _phones("重要的。")[:2] == ["zh", "ong4"]
-    finally:
-        get_settings.cache_clear()
+def test_unconfigured_frontend_is_unchanged() -> None:
+    frontend = TextFrontend(TextSettings())
+    assert frontend.zh_reader() is None
+    assert _phones("很长。", frontend) == ["h", "en2", "zh", "ang3", "."]  # zhang3, so 很 sandhi to hen2
+    assert _phones("重要的。", frontend)[:2] == ["zh", "ong4"]
+
+
+def test_configured_reader_is_loaded_once(configured: TextFrontend) -> None:
+    assert configured.zh_reader() is configured.zh_reader() is not None
 
 
 def test_reader_details(model_folder: Path) -> None:
@@ -315,9 +308,9 @@ def test_model_with_other_labels_is_refused(model_folder: Path) -> None:
         g2pw.load_reader(model_folder)
 
 
-def test_missing_tokenizer_names_the_variable(tmp_path: Path) -> None:
+def test_missing_tokenizer_names_the_setting(tmp_path: Path) -> None:
     folder = _write_folder(tmp_path / "m", tokenizer_inside=False)
-    with pytest.raises(CheckpointError, match="GSV_TEXT_G2PW_TOKENIZER_DIR"):
+    with pytest.raises(CheckpointError, match="g2pw_tokenizer_dir"):
         g2pw.load_reader(folder)
     with pytest.raises(CheckpointError, match=r"vocab\.txt"):
         g2pw.load_reader(folder, tmp_path / "m")
@@ -333,17 +326,12 @@ def test_malformed_dictionary_line_is_named(model_folder: Path) -> None:
         g2pw.load_reader(model_folder)
 
 
-def test_configured_but_broken_folder_fails_loudly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GSV_TEXT_G2PW_MODEL_DIR", str(tmp_path / "absent"))
-    get_settings.cache_clear()
-    g2pw.forget_configured_reader()
-    try:
-        with pytest.raises(CheckpointError, match="does not exist"):
-            text_to_phones("很长。", "zh")
-    finally:
-        monkeypatch.delenv("GSV_TEXT_G2PW_MODEL_DIR")
-        get_settings.cache_clear()
-        g2pw.forget_configured_reader()
+def test_configured_but_broken_folder_fails_loudly(tmp_path: Path) -> None:
+    settings = TextSettings(g2pw_model_dir=tmp_path / "absent")
+    with pytest.raises(CheckpointError, match=r"does not exist \(g2pw_model_dir\)"):
+        settings.check()
+    with pytest.raises(CheckpointError, match="does not exist"):
+        TextFrontend(settings).text_to_phones("很长。", "zh")
 
 
 def test_label_without_spelling_falls_back_to_pypinyin(model_folder: Path) -> None:

@@ -71,10 +71,13 @@ def test_cuts_never_crash(text: str, method: str) -> None:
 
 @_SETTINGS
 @given(text=_TEXT)
-def test_language_runs_cover_the_text_exactly(text: str) -> None:
+def test_language_runs_keep_the_text_in_order(text: str) -> None:
     runs = segment(text)
-    assert "".join(run.text for run in runs) == text
-    assert all(run.lang in {"zh", "en", "ja", "ko"} for run in runs)
+    # A subsequence, not always all of it: like the official segmenter, a piece the detector
+    # cannot label keeps only its CJK characters, digits and marks.
+    remaining = iter(text)
+    assert all(char in remaining for char in "".join(run.text for run in runs))
+    assert all(run.lang in {"zh", "en", "ja", "ko", "punctuation"} for run in runs)
     assert all(a.lang != b.lang for a, b in itertools.pairwise(runs))
 
 

@@ -26,9 +26,9 @@ def test_silent_pieces_are_skipped_but_an_all_silent_text_is_an_error() -> None:
         target_phones("😀😀😀😀😀。", "zh", "cut5")
 
 
-def test_unsupported_language_fails_first() -> None:
-    with pytest.raises(UnsupportedLanguageError):
-        target_phones("こんにちは", "ja")
+def test_unknown_language_fails_first() -> None:
+    with pytest.raises(UnsupportedLanguageError, match="use one of"):
+        target_phones("こんにちは", "jp")
 
 
 def test_prompt_gets_a_final_stop() -> None:
