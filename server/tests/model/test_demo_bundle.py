@@ -13,6 +13,7 @@ import torch
 from gpt_sovits.demo import DemoBundle, ensure_demo_bundle, synthetic_reference
 from gpt_sovits.sovits import load_sovits
 from gpt_sovits.ssl import SslFeatureExtractor
+from gpt_sovits.sv import load_eres2net
 from gpt_sovits.t2s import load_t2s
 from gpt_sovits.t2s.checkpoint import read_t2s_checkpoint
 from voice_server.speakers import parse_speakers
@@ -103,3 +104,26 @@ def test_demo_bundle_is_deterministic_and_rebuilds_when_incomplete(
 def test_demo_reference_depends_on_the_seed() -> None:
     np.testing.assert_array_equal(synthetic_reference(0), synthetic_reference(0))
     assert not np.array_equal(synthetic_reference(0), synthetic_reference(1))
+
+
+@pytest.mark.parametrize("version", ["v2Pro", "v2ProPlus"])
+def test_pro_demo_bundle_sits_next_to_the_v2_one(bundle: DemoBundle, version: str) -> None:
+    stamps = {p: p.stat().st_mtime_ns for p in bundle.files()}
+    pro = ensure_demo_bundle(bundle.folder, version=version)
+    assert pro.folder == bundle.folder / version
+    assert pro.version == version
+    assert pro.sv_weights is not None
+    assert pro.sv_weights in pro.files()
+    assert all(p.is_file() for p in pro.files())
+    sovits = load_sovits(pro.sovits_weights)
+    assert sovits.version == version
+    assert load_eres2net(pro.sv_weights).config.embedding_dim == sovits.config.sv_dim
+    # The v2 bundle is untouched, and still the one a plain call returns.
+    assert ensure_demo_bundle(bundle.folder) == bundle
+    assert {p: p.stat().st_mtime_ns for p in bundle.files()} == stamps
+    assert bundle.sv_weights is None
+
+
+def test_demo_bundle_of_an_unknown_version_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no demo bundle for version 'v4'"):
+        ensure_demo_bundle(tmp_path, version="v4")
