@@ -98,9 +98,9 @@ def test_sovits_version_rules() -> None:
     assert symbols_version(None) == "v2"
 
 
-def test_sovits_v2_version_header_is_accepted(tmp_path: Path, tiny_bytes: bytes) -> None:
+def test_sovits_v2_version_header_is_accepted(tmp_path: Path, tiny_bytes: bytes, manifest: dict) -> None:
     path = _write(tmp_path, "marked.pth", b"01" + tiny_bytes[2:])
-    assert load_sovits(path).config.inter_channels == 64
+    assert load_sovits(path).config.inter_channels == manifest["s2_model_overrides"]["inter_channels"]
 
 
 def test_sovits_gpt_checkpoint_is_named(conformance_dir: Path) -> None:

@@ -13,7 +13,7 @@ import torch
 
 from gpt_sovits.audio import linear_spectrogram, load_audio, reference_peak_guard
 from gpt_sovits.errors import AudioError
-from gpt_sovits.sovits import SovitsSynthesizer, load_sovits
+from gpt_sovits.sovits import SovitsConfig, SovitsSynthesizer, load_sovits
 from gpt_sovits.ssl import (
     PROMPT_TAIL_SAMPLES,
     SSL_SAMPLE_RATE,
@@ -42,7 +42,7 @@ def _wav(path: Path, seconds: float, rate: int = 24000) -> Path:
 
 
 def test_sovits_reference_from_file(
-    tmp_path: Path, model: SovitsSynthesizer, ssl: SslFeatureExtractor
+    tmp_path: Path, model: SovitsSynthesizer, ssl: SslFeatureExtractor, manifest: dict
 ) -> None:
     ref = _wav(tmp_path / "ref.wav", 4.0)
     # Speaker vector: 32 kHz spectrogram of the file → ge.
@@ -50,7 +50,8 @@ def test_sovits_reference_from_file(
     assert spec.shape == (1, 1025, (128000 + 1408 - 2048) // 640 + 1)
     ge = model.speaker_embedding([spec])
     assert ge is not None
-    assert ge.shape == (1, 512, 1)
+    gin = manifest["s2_model_overrides"].get("gin_channels", SovitsConfig().gin_channels)
+    assert ge.shape == (1, gin, 1)
     # Prompt codes: 16 kHz wave + silent tail → HuBERT (50 Hz) → ssl_proj + codebook (25 Hz).
     wave16k = prompt_wave(load_audio(ref, SSL_SAMPLE_RATE))
     assert wave16k.shape == (64000 + PROMPT_TAIL_SAMPLES,)

@@ -28,10 +28,10 @@ def schema(conformance_dir: Path) -> dict:
     return json.loads(path.read_text())["t2s_ckpt"]
 
 
-def test_t2s_read_keeps_the_file_as_stored(tiny_path: Path) -> None:
+def test_t2s_read_keeps_the_file_as_stored(tiny_path: Path, manifest: dict) -> None:
     ckpt = read_t2s_checkpoint(tiny_path)
     assert ckpt.info == "GPT-e1"
-    assert ckpt.config.hidden_dim == 96
+    assert ckpt.config.hidden_dim == manifest["t2s_model_overrides"]["hidden_dim"]
     assert ckpt.config.version == "v2"
     assert all(not k.startswith("model.") for k in ckpt.weights)
     assert {v.dtype for v in ckpt.weights.values()} == {torch.float16}
@@ -166,17 +166,20 @@ def test_t2s_unknown_version(tmp_path: Path) -> None:
     assert "unknown version: phoneme_vocab_size 600" in _error(path)
 
 
-def test_t2s_weights_disagree_with_config(tiny_path: Path, tmp_path: Path) -> None:
+def test_t2s_weights_disagree_with_config(tiny_path: Path, tmp_path: Path, manifest: dict) -> None:
+    sizes = manifest["t2s_model_overrides"]
+    layers, hidden = sizes["n_layer"], sizes["hidden_dim"]
     data = torch.load(tiny_path, weights_only=True)
-    data["config"]["model"]["n_layer"] = 4
+    data["config"]["model"]["n_layer"] = layers + 1
     path = tmp_path / "liar.ckpt"
     torch.save(data, path)
-    assert "missing 12 tensor(s), e.g. model.h.layers.3." in _error(path)
+    # One more layer than stored: that layer's 12 tensors are missing.
+    assert f"missing 12 tensor(s), e.g. model.h.layers.{layers}." in _error(path)
 
-    data["config"]["model"]["n_layer"] = 3
-    data["weight"]["model.bert_proj.bias"] = torch.zeros(95, dtype=torch.float16)
+    data["config"]["model"]["n_layer"] = layers
+    data["weight"]["model.bert_proj.bias"] = torch.zeros(hidden - 1, dtype=torch.float16)
     torch.save(data, path)
-    assert "model.bert_proj.bias has shape (95,), config implies (96,)" in _error(path)
+    assert f"model.bert_proj.bias has shape ({hidden - 1},), config implies ({hidden},)" in _error(path)
 
 
 def test_t2s_invalid_config(tiny_path: Path, tmp_path: Path) -> None:

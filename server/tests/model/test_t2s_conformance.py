@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import torch
 
@@ -13,17 +15,14 @@ ATOL, RTOL = 2e-5, 1e-5
 GREEDY_CASES = ["zero_rep135", "zero_rep100", "rand_rep135", "rand_rep100"]
 
 
-def test_t2s_tiny_sizes_come_from_the_file(tiny: Text2SemanticDecoder) -> None:
+def test_t2s_tiny_sizes_come_from_the_file(tiny: Text2SemanticDecoder, manifest: dict[str, Any]) -> None:
     cfg = tiny.config
-    assert (cfg.hidden_dim, cfg.head, cfg.n_layer, cfg.phoneme_vocab_size, cfg.vocab_size) == (
-        96,
-        4,
-        3,
-        732,
-        1025,
-    )
+    for key, value in manifest["t2s_model_overrides"].items():
+        assert getattr(cfg, key) == value, key
+    # v2 symbol table and semantic vocabulary (1024 codes + EOS).
+    assert (cfg.phoneme_vocab_size, cfg.vocab_size) == (732, 1025)
     assert tiny.dtype == torch.float32
-    assert len(tiny.h.layers) == 3
+    assert len(tiny.h.layers) == manifest["t2s_model_overrides"]["n_layer"]
 
 
 def test_t2s_text_embedding_plus_positions(tiny: Text2SemanticDecoder, golden: dict) -> None:
@@ -46,9 +45,10 @@ def test_t2s_greedy_tokens_and_step_logits(tiny: Text2SemanticDecoder, golden: d
     bert = golden["bert_" + case.split("_")[0]]
     penalty = 1.35 if case.endswith("135") else 1.0
     prompt = golden["prompt_semantic"][0]
-    # Official early_stop_num = 120 → 121 ids generated and all kept by the single-request path.
+    # The single-request path keeps every id it generates (early_stop_num + 1 of them).
+    generated = golden[f"greedy_{case}_y"].shape[-1] - prompt.numel()
     request = DecodeRequest(
-        golden["phones"][0], bert[0], prompt, SamplingParams.greedy(penalty), max_new_tokens=121
+        golden["phones"][0], bert[0], prompt, SamplingParams.greedy(penalty), max_new_tokens=generated
     )
     result = decode_one(tiny, request, record_logits=True)
 
@@ -62,13 +62,14 @@ def test_t2s_greedy_tokens_and_step_logits(tiny: Text2SemanticDecoder, golden: d
 
 def test_t2s_batched_golden(tiny: Text2SemanticDecoder, golden: dict) -> None:
     prompt = golden["prompt_semantic"][0]
+    kept = golden["batch_y"][0].shape[-1] - prompt.numel()
+    # The official batched path computes one id more than it keeps at early stop.
     requests = [
-        DecodeRequest(phones, bert, prompt, SamplingParams.greedy(1.35), max_new_tokens=81)
+        DecodeRequest(phones, bert, prompt, SamplingParams.greedy(1.35), max_new_tokens=kept + 1)
         for phones, bert in zip(golden["batch_x"], golden["batch_bert"], strict=True)
     ]
     results = decode_batch(tiny, requests)
     assert [r.steps - 1 for r in results] == golden["batch_idx"].tolist()
     for result, expected in zip(results, golden["batch_y"], strict=True):
         assert not result.stopped_by_eos
-        # The official batched path drops the last of the 81 generated ids at early stop.
-        assert torch.equal(torch.cat([prompt, result.tokens[:80]]), expected)
+        assert torch.equal(torch.cat([prompt, result.tokens[:kept]]), expected)
