@@ -2,14 +2,16 @@
 
 Per token: punctuation is kept as a phone; single letters are read as letters ("A" → EY1);
 homographs are resolved offline (:mod:`en_homographs`); otherwise the lexicon, then ≤3-letter
-words spelt out, possessive "'s", inflected forms of lexicon words (:mod:`en_morphology`),
-compounds split into lexicon words, and finally letter-to-sound rules (:mod:`en_oov`).
+words spelt out, possessive "'s", the reference's wordsegment split of unknown words, inflected
+forms of lexicon words (:mod:`en_morphology`), compounds split into lexicon words, and finally
+letter-to-sound rules (:mod:`en_oov`).
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 from gpt_sovits.text import en_lexicon, en_oov
 from gpt_sovits.text.en_homographs import resolve
@@ -60,6 +62,23 @@ def _compound(word: str) -> tuple[str, ...] | None:
     return result if result is not None and len(result) > 1 else None
 
 
+@lru_cache(maxsize=65536)
+def _segmented(word: str) -> tuple[str, ...] | None:
+    """wordsegment's split of an unknown word (its bundled corpus counts), or None when one piece."""
+    if len(word) > _MAX_COMPOUND_LETTERS:
+        return None
+    parts = tuple(_wordsegment().segment(word))  # it reads letters and digits only
+    return parts if len(parts) > 1 else None
+
+
+@lru_cache(maxsize=1)
+def _wordsegment() -> Any:
+    import wordsegment
+
+    wordsegment.load()  # the unigram / bigram counts shipped in the package
+    return wordsegment
+
+
 def word_phones(original: str) -> list[str]:
     """Pronunciation of one word token (case kept: title case only matters for letters)."""
     word = original.lower()
@@ -79,6 +98,10 @@ def word_phones(original: str) -> list[str]:
         return [*stem, "Z"]
     if not re.search("[aeiouy]", word):
         return _spell(word)  # no vowel letter: an abbreviation such as "llms" or "html"
+    parts = _segmented(word)
+    if parts is not None:
+        # The reference splits an unknown word with wordsegment first ("stwenty" → s + twenty).
+        return [phone for part in parts for phone in word_phones(part)]
     derived = inflected(word)
     if derived is not None:
         return derived

@@ -1,9 +1,8 @@
 """Cantonese text normalisation: the Chinese normaliser's numbers and units, simplified characters.
 
-As in the official v2 frontend, Cantonese text goes through the Mandarin normaliser (numbers read in
-Mandarin-style characters, which the Cantonese reader then reads), traditional characters become
-simplified ones (the PaddleSpeech one-to-one table, as shipped in the ``misaki`` package), and
-punctuation maps to the v2 marks. Everything else is deleted: Latin letters, and every character
+As in the official v2 frontend, Cantonese text goes through the Mandarin normaliser (traditional
+characters simplified, numbers read in Mandarin-style characters, which the Cantonese reader then
+reads), and punctuation maps to the v2 marks. Everything else is deleted: Latin letters, and every character
 outside U+4E00–U+9FA5 (so CJK Extension A characters such as 㗎). Unlike Mandarin, runs of marks
 are not collapsed and 嗯 / 呣 are kept.
 """
@@ -11,8 +10,6 @@ are not collapsed and 嗯 / 呣 are kept.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-
 from gpt_sovits.text.normalize_zh import split_sentences, verbalize
 from gpt_sovits.text.symbols import PUNCTUATION
 
@@ -38,19 +35,6 @@ _MARKS_RE = re.compile("|".join(re.escape(k) for k in sorted(_MARKS, key=len, re
 _NOT_KEPT = re.compile(r"[^\u4e00-\u9fa5" + "".join(re.escape(p) for p in PUNCTUATION) + r"]+")
 
 
-@lru_cache(maxsize=1)
-def _to_simplified() -> dict[int, str]:
-    from misaki.zh_normalization.char_convert import simplified_charcters, traditional_characters
-
-    # Later duplicates win, as in the table's own dict.
-    return {ord(t): s for t, s in zip(traditional_characters, simplified_charcters, strict=True)}
-
-
-def to_simplified(text: str) -> str:
-    """Traditional → simplified, character by character."""
-    return text.translate(_to_simplified())
-
-
 def map_marks(text: str) -> str:
     """Punctuation → the v2 marks; every other non-CJK character is deleted."""
     return _NOT_KEPT.sub("", _MARKS_RE.sub(lambda m: _MARKS[m.group(0)], text))
@@ -58,4 +42,4 @@ def map_marks(text: str) -> str:
 
 def normalize_yue(text: str) -> str:
     """Normalise Cantonese text to the characters and marks the Cantonese g2p reads."""
-    return "".join(map_marks(verbalize(to_simplified(s))) for s in split_sentences(text))
+    return "".join(map_marks(verbalize(s)) for s in split_sentences(text))

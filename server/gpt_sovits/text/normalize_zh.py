@@ -248,8 +248,10 @@ def split_sentences(text: str) -> list[str]:
 
 
 def verbalize(sentence: str) -> str:
-    """Spell out the numbers, dates, times, units and symbols of one sentence in Chinese characters."""
-    sentence = sentence.translate(_FULL_TO_HALF)
+    """Simplify, then spell out the numbers, dates, times, units and symbols of one sentence."""
+    from gpt_sovits.text.simplify_zh import to_simplified
+
+    sentence = to_simplified(sentence).translate(_FULL_TO_HALF)
     for pattern, reading in _RULES:
         sentence = pattern.sub(reading, sentence)
     sentence = _measures(sentence)

@@ -77,7 +77,8 @@ def test_language_runs_keep_the_text_in_order(text: str) -> None:
     # cannot label keeps only its CJK characters, digits and marks.
     remaining = iter(text)
     assert all(char in remaining for char in "".join(run.text for run in runs))
-    assert all(run.lang in {"zh", "en", "ja", "ko", "punctuation"} for run in runs)
+    # zh/en/ja/ko, or a detector label without a reader (marks, newlines) that reads as nothing.
+    assert all(run.lang and run.text for run in runs)
     assert all(a.lang != b.lang for a, b in itertools.pairwise(runs))
 
 
