@@ -51,7 +51,8 @@ if [[ ! -f "$venv/.complete" ]]; then
   echo "$here" > "$venv/.source"
   touch "$venv/.complete"
   # Drop environments of older dependency specs, keeping the two most recent.
-  ls -1dt "$cache"/venv-* 2>/dev/null | grep -v "^$venv\$" | tail -n +2 | xargs -r rm -rf
+  # (grep exits 1 when nothing else is there: a fresh machine, so it must not fail the pipeline)
+  { ls -1dt "$cache"/venv-* 2>/dev/null || true; } | { grep -vx "$venv" || true; } | tail -n +2 | xargs -r rm -rf
 elif [[ "$(cat "$venv/.source" 2>/dev/null)" != "$here" ]]; then
   echo "==> pointing $venv at $here" >&2
   "$venv/bin/pip" install --quiet --no-deps -e "$here" >&2
