@@ -8,13 +8,20 @@ recompiled and an unchanged one is reused across restarts.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import os
+import re
 from pathlib import Path
 
 from gpt_sovits.errors import CheckpointError
 
 SETTING = "ja_user_dict"
+# surface, left id, right id, cost, 6 part-of-speech fields, base form, reading, pronunciation,
+# accent ("nucleus/morae"), chain rule. OpenJTalk's compiler crashes on other shapes, so every
+# line is checked first.
+_FIELDS = 15
+_ACCENT = re.compile(r"^\d+/\d+$")
 
 
 def check_user_dict(path: Path) -> None:
@@ -27,8 +34,20 @@ def check_user_dict(path: Path) -> None:
         raise CheckpointError(f"Japanese user dictionary {path} ({SETTING}) is unreadable: {exc}") from exc
     except UnicodeDecodeError as exc:
         raise CheckpointError(f"Japanese user dictionary {path} ({SETTING}) is not UTF-8: {exc}") from exc
-    if not any(line.strip() for line in text.splitlines()):
+    rows = [(n, row) for n, row in enumerate(csv.reader(text.splitlines()), start=1) if any(f.strip() for f in row)]
+    if not rows:
         raise CheckpointError(f"Japanese user dictionary {path} ({SETTING}) has no entries")
+    for number, row in rows:
+        if len(row) != _FIELDS or not row[0] or not _ACCENT.match(row[13]) or not _is_int(row[3]):
+            raise CheckpointError(
+                f"Japanese user dictionary {path} ({SETTING}) line {number} is not an OpenJTalk entry: "
+                f"expected {_FIELDS} fields (surface,left id,right id,cost,6 part-of-speech fields,"
+                "base form,reading,pronunciation,accent n/m,chain rule)"
+            )
+
+
+def _is_int(text: str) -> bool:
+    return bool(re.fullmatch(r"-?\d+", text))
 
 
 def compile_user_dict(csv_path: Path, system_dict: Path, cache_dir: Path) -> Path:
