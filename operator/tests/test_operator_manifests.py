@@ -237,13 +237,30 @@ def test_inference_settings_become_server_env_vars() -> None:
     assert "VOICE_SERVER_API_KEY_FILE" not in env
 
 
+@pytest.mark.parametrize(
+    ("sv_weights", "expected"), [(None, c.DEFAULT_SV_WEIGHTS), ("m/sv.ckpt", "m/sv.ckpt")]
+)
+def test_pro_models_pass_their_sv_file(sv_weights: str | None, expected: str) -> None:
+    model: dict[str, Any] = {
+        "version": "v2ProPlus",
+        "gptWeights": "g",
+        "sovitsWeights": "s",
+        "source": {"image": {}},
+    }
+    if sv_weights is not None:
+        model["svWeights"] = sv_weights
+    env = env_of(build_deployment(make(model=model), OWNER, IMAGE))
+    assert env["VOICE_SERVER_SV_WEIGHTS"] == expected
+    assert "VOICE_SERVER_SV_WEIGHTS" not in env_of(build_deployment(make(), OWNER, IMAGE))
+
+
 def test_env_var_names_exist_in_the_server_settings() -> None:
     """Every variable we set is a ServerSettings field (read from the file, not imported)."""
     from pathlib import Path
 
     source = (Path(__file__).resolve().parents[2] / "server/voice_server/settings.py").read_text()
     spec = make(auth={"apiKeySecretRef": {"name": "k"}}, model={
-        "gptWeights": "g", "sovitsWeights": "s", "bertDir": "b", "hubertDir": "h",
+        "version": "v2Pro", "gptWeights": "g", "sovitsWeights": "s", "bertDir": "b", "hubertDir": "h",
         "source": {"image": {}},
     })  # fmt: skip
     for name in env_of(build_deployment(spec, OWNER, IMAGE)):

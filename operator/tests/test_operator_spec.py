@@ -114,3 +114,71 @@ def test_invalid_specs_are_permanent_errors(spec: dict[str, Any], message: str) 
         parse_spec(spec)
     assert message in str(caught.value)
     assert isinstance(caught.value, kopf.PermanentError)  # kopf will not retry it
+
+
+def _pro_model(version: str = "v2Pro", **extra: Any) -> dict[str, Any]:
+    model: dict[str, Any] = {
+        "version": version,
+        "gptWeights": "s1v3.ckpt",
+        "sovitsWeights": "v2Pro/s2Gv2Pro.pth",
+        "source": {"persistentVolumeClaim": {"claimName": "models"}},
+    }
+    model.update(extra)
+    return minimal(model=model)
+
+
+@pytest.mark.parametrize("version", ["v2Pro", "v2ProPlus"])
+def test_pro_versions_default_to_the_official_sv_file(version: str) -> None:
+    model = parse_spec(_pro_model(version)).model
+    assert model.sv_weights is None
+    assert model.speaker_verification_file == "sv/pretrained_eres2netv2w24s4ep4.ckpt"
+    named = parse_spec(_pro_model(version, svWeights="models/sv.ckpt")).model
+    assert named.speaker_verification_file == "models/sv.ckpt"
+
+
+def test_v2_reads_no_sv_file() -> None:
+    assert parse_spec(minimal()).model.speaker_verification_file is None
+
+
+@pytest.mark.parametrize(
+    "files",
+    [["s1v3.ckpt", "v2Pro/*", "sv/pretrained_eres2netv2w24s4ep4.ckpt"], ["*"], ["sv/*.ckpt", "*.pth"]],
+)
+def test_pro_hugging_face_source_fetching_the_sv_file(files: list[str]) -> None:
+    spec = _pro_model(source={"huggingFace": {"repo": "lj1995/GPT-SoVITS", "files": files}})
+    assert parse_spec(spec).model.speaker_verification_file == "sv/pretrained_eres2netv2w24s4ep4.ckpt"
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            minimal(
+                model={
+                    "gptWeights": "g",
+                    "sovitsWeights": "s",
+                    "svWeights": "sv.ckpt",
+                    "source": {"image": {}},
+                }
+            ),
+            "model.svWeights is only used by v2Pro and v2ProPlus models",
+        ),
+        (
+            _pro_model(source={"huggingFace": {"repo": "org/voice", "files": ["s1v3.ckpt", "v2Pro/*.pth"]}}),
+            "needs its speaker-verification file (sv/pretrained_eres2netv2w24s4ep4.ckpt, model.svWeights)",
+        ),
+        (
+            _pro_model(
+                "v2ProPlus",
+                svWeights="sv/mine.ckpt",
+                source={"huggingFace": {"repo": "org/voice", "files": ["sv/pretrained_*.ckpt"]}},
+            ),
+            "a v2ProPlus model needs its speaker-verification file (sv/mine.ckpt",
+        ),
+        (_pro_model(svWeights=""), "spec.model.svWeights"),
+    ],
+)
+def test_pro_sv_file_problems_are_invalid_specs(spec: dict[str, Any], message: str) -> None:
+    with pytest.raises(SpecInvalidError, match="invalid VoiceService spec") as caught:
+        parse_spec(spec)
+    assert message in str(caught.value)

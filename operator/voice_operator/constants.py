@@ -29,6 +29,9 @@ SERVER_ENV_PREFIX: Final = "VOICE_SERVER_"
 SERVER_PORT: Final = 8000
 SERVER_PORT_NAME: Final = "http"
 SERVER_CONTAINER: Final = "server"
+# The server's probes: /startup passes once start-up is over (model loaded and warm, or failed),
+# /health fails when the process cannot serve, /ready passes when it takes requests.
+STARTUP_PATH: Final = "/startup"
 LIVENESS_PATH: Final = "/health"
 READINESS_PATH: Final = "/ready"
 METRICS_PATH: Final = "/metrics"
@@ -59,7 +62,11 @@ PHASE_DEGRADED: Final = "Degraded"
 
 # The server implements this model version; others are accepted by the schema (they are real
 # GPT-SoVITS versions) but reported as Degraded until the server supports them.
-SUPPORTED_MODEL_VERSIONS: Final = frozenset({"v2"})
+SUPPORTED_MODEL_VERSIONS: Final = frozenset({"v2", "v2Pro", "v2ProPlus"})
+# Versions whose SoVITS model needs the speaker-verification file, and that file's official path
+# in the model folder (as the official pretrained-model repository lays it out).
+PRO_MODEL_VERSIONS: Final = frozenset({"v2Pro", "v2ProPlus"})
+DEFAULT_SV_WEIGHTS: Final = "sv/pretrained_eres2netv2w24s4ep4.ckpt"
 
 # ServiceMonitor is only created when the Prometheus Operator's CRD is installed.
 SERVICEMONITOR_API_VERSION: Final = "monitoring.coreos.com/v1"

@@ -8,14 +8,16 @@ structural schema cannot express. Field names are the CRD's camelCase names.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from voice_operator import constants as c
 from voice_operator.errors import SpecInvalidError
 
-ModelVersion = Literal["v1", "v2", "v2Pro", "v3", "v4"]
+ModelVersion = Literal["v1", "v2", "v2Pro", "v2ProPlus", "v3", "v4"]
 Precision = Literal["auto", "fp16", "fp32", "bf16"]
 PullPolicy = Literal["Always", "IfNotPresent", "Never"]
 ServiceType = Literal["ClusterIP", "NodePort", "LoadBalancer"]
@@ -81,7 +83,7 @@ class HuggingFaceSource(_Model):
 
     repo: str = Field(pattern=r"^[A-Za-z0-9][-A-Za-z0-9_.]*/[-A-Za-z0-9_.]+$")
     revision: str = "main"
-    files: list[str] = Field(min_length=1)
+    files: list[str] = Field(min_length=1, max_length=256)
     token_secret_ref: TokenSecretRef | None = None
     cache_claim_name: str | None = None
 
@@ -115,14 +117,39 @@ class ModelSource(_Model):
 
 
 class ModelSpec(_Model):
-    """The GPT-SoVITS model: version, weight files (relative to the model folder), source."""
+    """The GPT-SoVITS model: version, weight files (relative to the model folder), source.
+
+    v2Pro/v2ProPlus models also read a speaker-verification file (``svWeights``, the official
+    path by default); the CRD's CEL rules on ``model`` say the same as :meth:`_speaker_verification`.
+    """
 
     version: ModelVersion = "v2"
     gpt_weights: str = Field(min_length=1)
     sovits_weights: str = Field(min_length=1)
+    sv_weights: str | None = Field(None, min_length=1, max_length=1024)
     bert_dir: str | None = None
     hubert_dir: str | None = None
     source: ModelSource
+
+    @property
+    def speaker_verification_file(self) -> str | None:
+        """The SV file the server loads: the given or official one for Pro versions, else None."""
+        if self.version not in c.PRO_MODEL_VERSIONS:
+            return None
+        return self.sv_weights or c.DEFAULT_SV_WEIGHTS
+
+    @model_validator(mode="after")
+    def _speaker_verification(self) -> ModelSpec:
+        if self.sv_weights is not None and self.version not in c.PRO_MODEL_VERSIONS:
+            raise ValueError("model.svWeights is only used by v2Pro and v2ProPlus models")
+        wanted = self.speaker_verification_file
+        hub = self.source.hugging_face
+        if wanted is not None and hub is not None and not any(fnmatchcase(wanted, f) for f in hub.files):
+            raise ValueError(
+                f"a {self.version} model needs its speaker-verification file ({wanted}, model.svWeights) "
+                "among model.source.huggingFace.files"
+            )
+        return self
 
 
 class Speaker(_Model):

@@ -39,6 +39,9 @@ def server_env(spec: VoiceServiceSpec, model_dir: str) -> list[dict[str, str]]:
         _env("CACHE_MAX_BYTES", inference.cache.max_bytes),
         _env("GRACEFUL_SHUTDOWN_S", spec.shutdown.drain_seconds),
     ]
+    sv_weights = spec.model.speaker_verification_file
+    if sv_weights is not None:
+        env.append(_env("SV_WEIGHTS", sv_weights))
     if spec.model.bert_dir:
         env.append(_env("BERT_DIR", spec.model.bert_dir))
     if spec.model.hubert_dir:
