@@ -36,7 +36,8 @@ from gpt_sovits.ssl import SSL_SAMPLE_RATE, SslFeatureExtractor, prompt_wave
 from gpt_sovits.sv import SpeakerVerifier
 from gpt_sovits.t2s import DecodeRequest, SamplingParams, Text2SemanticDecoder, decode_batch, load_t2s
 from gpt_sovits.t2s.decode import MAX_DECODE_STEPS
-from gpt_sovits.text.frontend import text_to_phones
+from gpt_sovits.text.frontend import TextFrontend, default_frontend
+from gpt_sovits.text.settings import TextSettings
 from gpt_sovits.text.split import SPLIT_MARKS, prepare_text
 
 # Default token budget per sentence: a floor plus a generous allowance per target phone.
@@ -205,6 +206,7 @@ class Synthesizer:
         ssl: SslFeatureExtractor | None,
         placement: Placement,
         sv: SpeakerVerifier | None = None,
+        frontend: TextFrontend | None = None,
     ) -> None:
         if sovits.config.n_symbols != t2s.config.phoneme_vocab_size:
             raise CheckpointError(
@@ -217,6 +219,8 @@ class Synthesizer:
         self.ssl = ssl
         self.placement = placement
         self.sv = _checked_speaker_verifier(sovits, sv)
+        #: Text → phones for every request language (default settings unless load() was given some).
+        self.frontend = frontend if frontend is not None else default_frontend()
         self._references: OrderedDict[tuple[object, ...], ReferenceFeatures] = OrderedDict()
         self._one_off: OrderedDict[tuple[object, ...], ReferenceFeatures] = OrderedDict()
         self._lock = threading.Lock()
@@ -238,6 +242,7 @@ class Synthesizer:
         precision: str = "auto",
         *,
         sv_weights: Path | str | None = None,
+        text_settings: TextSettings | None = None,
     ) -> Synthesizer:
         """Load every model onto one device at one precision.
 
@@ -245,7 +250,11 @@ class Synthesizer:
         without ``hubert_dir`` only reference-free voices (no transcript) can be used.
         v2Pro/v2ProPlus SoVITS files (detected from the file) also need ``sv_weights``, the
         speaker-verification model; other versions do not use it and leave it unread.
+        ``text_settings`` configures the text frontend (G2PW, caches, Japanese user dictionary);
+        None: defaults. Its files are checked before any model loads.
         """
+        if text_settings is not None:
+            text_settings.check()
         placement = resolve(device, precision)
         dev, dtype = placement.device, placement.dtype
         t2s = load_t2s(gpt_weights, device=dev, dtype=dtype)
@@ -260,7 +269,8 @@ class Synthesizer:
             sv = SpeakerVerifier.load(sv_weights, device=dev, dtype=dtype)
         bert = None if bert_dir is None else BertFeatureExtractor.from_folder(bert_dir, dev, dtype)
         ssl = None if hubert_dir is None else SslFeatureExtractor.from_folder(hubert_dir, dev, dtype)
-        return cls(t2s, sovits, bert, ssl, placement, sv)
+        frontend = None if text_settings is None else TextFrontend(text_settings)
+        return cls(t2s, sovits, bert, ssl, placement, sv, frontend)
 
     @property
     def version(self) -> str:
@@ -338,7 +348,7 @@ class Synthesizer:
                 )
             latent = self.sovits.extract_latent(self.ssl(wave16k))
             semantic = latent[0, 0].to("cpu", torch.long)
-            prompt = text_to_phones(
+            prompt = self.frontend.text_to_phones(
                 _prompt_sentence(ref.prompt_text, ref.prompt_language), ref.prompt_language
             )
             phones = torch.tensor(prompt.phone_ids, dtype=torch.long)
@@ -357,7 +367,7 @@ class Synthesizer:
     def prepare(self, job: SentenceJob) -> PreparedSentence:
         """Frontend and reference features of one sentence; raises :class:`GptSovitsError`."""
         reference = self.reference(job.reference)
-        target = text_to_phones(job.text, job.params.language)
+        target = self.frontend.text_to_phones(job.text, job.params.language)
         target_phones = torch.tensor(target.phone_ids, dtype=torch.long)
         target_bert = text_features(target, self.bert)
         request = DecodeRequest(
