@@ -10,7 +10,9 @@ Run:
 Printed side by side, measured in the same run on the same corpus:
 - "cold": first pass after clearing the per-word memo tables (dictionaries already loaded);
 - "warm": second pass over the same corpus (memo tables filled) — the steady state of a server.
-The one-off dictionary load (jieba + CMU) is printed separately.
+The one-off dictionary load (every language's dictionaries and models) is printed separately.
+Then, in the same run, warm sentences/s per request language (zh, en, ja, ko, yue) on seeded
+single-language corpora of the same size.
 """
 
 from __future__ import annotations
@@ -67,6 +69,39 @@ def _mixed(rng: random.Random) -> str:
     return f"{zh}，{_en(rng)}"
 
 
+_JA = (
+    ["私は", "彼女は", "東京の会社は", "先生が"],
+    ["毎朝", "昨日", "2024年3月に"],
+    ["新しい本を読みました。", "コーヒーを飲みます。", "会議を始めます。"],
+)
+_KO = (
+    ["저는 ", "우리 팀은 ", "선생님이 "],
+    ["오늘 ", "어제 ", "3시에 "],
+    ["책을 읽었어요.", "커피를 마셔요.", "회의를 시작합니다."],
+)
+_YUE = (["我哋", "佢", "呢間公司"], ["今日", "聽日", "下晝3點"], ["去飲茶。", "食咗飯未呀？", "好鍾意睇書。"])
+_SINGLE = {"ja": _JA, "ko": _KO, "yue": _YUE}
+
+
+def make_language_corpus(language: str, count: int, seed: int = 0) -> list[str]:
+    """``count`` seeded sentences in one language (zh and en from the templates above)."""
+    rng = random.Random(seed)
+    if language in ("zh", "en"):
+        maker = _zh if language == "zh" else _en
+        return [maker(rng) for _ in range(count)]
+    parts = _SINGLE[language]
+    return ["".join(rng.choice(options) for options in parts) for _ in range(count)]
+
+
+def per_language(count: int) -> None:
+    """Warm sentences/s per request language, each on its own seeded corpus (best of 2 passes)."""
+    for language in ("zh", "en", "ja", "ko", "yue"):
+        corpus = make_language_corpus(language, count)
+        run_pass(corpus, language)  # fill the memo tables
+        best = min(run_pass(corpus, language)[0] for _ in range(2))
+        print(f"  {language:>3}: {count / best:8.1f} sentences/s  ({best * 1000 / count:.2f} ms/sentence)")
+
+
 def make_corpus(count: int, seed: int = 0) -> list[str]:
     """``count`` sentences: one third each Chinese, English and mixed, in a seeded order."""
     rng = random.Random(seed)
@@ -118,10 +153,12 @@ def main() -> None:
 
     n = len(corpus)
     print(f"corpus: {n} sentences (seeded, zh/en/mixed thirds), language={args.language!r}")
-    print(f"dictionary load (jieba + CMU, once per process): {load_s:.2f} s")
+    print(f"dictionary load (all languages, once per process): {load_s:.2f} s")
     print(f"baseline cold caches: {n / cold_s:8.1f} sentences/s  ({cold_s * 1000 / n:.2f} ms/sentence)")
     print(f"warm caches:          {n / warm_s:8.1f} sentences/s  ({warm_s * 1000 / n:.2f} ms/sentence)")
     print(f"speed-up warm vs cold: {cold_s / warm_s:.2f}x; phones per pass: {warm_phones}")
+    print("per request language (warm):")
+    per_language(min(n, 300))
     if args.g2pw_dir is not None:
         compare_g2pw(corpus, args.language, args.g2pw_dir, args.g2pw_tokenizer_dir)
 

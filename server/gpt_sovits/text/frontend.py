@@ -186,7 +186,9 @@ class TextFrontend:
         runs = language_runs(text, language)
         return FrontendResult(tuple(self.clean_text(run.text, run.lang, reader) for run in runs), text)
 
-    def text_to_phones(self, text: str, language: str, reader: SentenceReader | None = None) -> FrontendResult:
+    def text_to_phones(
+        self, text: str, language: str, reader: SentenceReader | None = None
+    ) -> FrontendResult:
         """Request text in a request language → phone ids per run; a :class:`TextError` when silent."""
         if not isinstance(text, str):
             raise TextError("text must be a string")

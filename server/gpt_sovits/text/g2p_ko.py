@@ -19,9 +19,34 @@ from typing import Any
 
 from gpt_sovits.text.symbols import symbol_to_id
 
-_LETTER_NAMES = (
-    "에이 비 시 디 이 에프 지 에이치 아이 제이 케이 엘 엠 엔 오 피 큐 아르 에스 티 유 브이 더블유 엑스 와이 제트"
-).split()
+_LETTER_NAMES = [
+    "에이",
+    "비",
+    "시",
+    "디",
+    "이",
+    "에프",
+    "지",
+    "에이치",
+    "아이",
+    "제이",
+    "케이",
+    "엘",
+    "엠",
+    "엔",
+    "오",
+    "피",
+    "큐",
+    "아르",
+    "에스",
+    "티",
+    "유",
+    "브이",
+    "더블유",
+    "엑스",
+    "와이",
+    "제트",
+]
 _LATIN_TO_HANGUL = {
     **{chr(ord("a") + i): name for i, name in enumerate(_LETTER_NAMES)},
     **{chr(ord("A") + i): name for i, name in enumerate(_LETTER_NAMES)},
@@ -41,7 +66,18 @@ _DIPHTHONGS = {
     "ㅛ": "ㅣㅗ",
     "ㅠ": "ㅣㅜ",
 }
-_MARKS = {"：": ",", "；": ",", "，": ",", "。": ".", "！": "!", "？": "?", "\n": ".", "·": ",", "、": ",", " ": "空"}
+_MARKS = {
+    "：": ",",
+    "；": ",",
+    "，": ",",
+    "。": ".",
+    "！": "!",
+    "？": "?",
+    "\n": ".",
+    "·": ",",
+    "、": ",",
+    " ": "空",
+}
 _FINAL_JAMO = re.compile(r"([\u3131-\u3163])$")
 _OTHER = "停"
 
@@ -65,7 +101,7 @@ def _build() -> Any:
     import mecab
     from g2pk2.utils import get_rule_id2text, parse_table
 
-    class _OfflineG2p(g2pk2_module.G2p):  # type: ignore[misc]
+    class _OfflineG2p(g2pk2_module.G2p):
         """g2pk2's converter without its installer checks and English dictionary."""
 
         def __init__(self) -> None:

@@ -34,7 +34,11 @@ def check_user_dict(path: Path) -> None:
         raise CheckpointError(f"Japanese user dictionary {path} ({SETTING}) is unreadable: {exc}") from exc
     except UnicodeDecodeError as exc:
         raise CheckpointError(f"Japanese user dictionary {path} ({SETTING}) is not UTF-8: {exc}") from exc
-    rows = [(n, row) for n, row in enumerate(csv.reader(text.splitlines()), start=1) if any(f.strip() for f in row)]
+    rows = [
+        (n, row)
+        for n, row in enumerate(csv.reader(text.splitlines()), start=1)
+        if any(f.strip() for f in row)
+    ]
     if not rows:
         raise CheckpointError(f"Japanese user dictionary {path} ({SETTING}) has no entries")
     for number, row in rows:

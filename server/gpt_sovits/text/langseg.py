@@ -151,7 +151,7 @@ def segment(text: str, default: str | None = None) -> list[LangRun]:
             _append(placed, Piece(lang, run.text))
         runs = placed
     resolved: list[Piece] = []
-    for i, run in enumerate(runs):
+    for run in runs:
         if run.lang == "x":
             lang = resolved[-1].lang if resolved else runs[1].lang if len(runs) > 1 else "zh"
             run = Piece(lang, run.text)

@@ -10,6 +10,7 @@ are not collapsed and 嗯 / 呣 are kept.
 from __future__ import annotations
 
 import re
+
 from gpt_sovits.text.normalize_zh import split_sentences, verbalize
 from gpt_sovits.text.symbols import PUNCTUATION
 
@@ -29,7 +30,7 @@ _MARKS: dict[str, str] = {
     "～": "-",
     "~": "-",
     # Quotes and brackets become an apostrophe, which is then deleted like any non-mark.
-    **dict.fromkeys("“”\"‘’（）()《》【】[]「」", "'"),
+    **dict.fromkeys('“”"‘’（）()《》【】[]「」', "'"),
 }
 _MARKS_RE = re.compile("|".join(re.escape(k) for k in sorted(_MARKS, key=len, reverse=True)))
 _NOT_KEPT = re.compile(r"[^\u4e00-\u9fa5" + "".join(re.escape(p) for p in PUNCTUATION) + r"]+")

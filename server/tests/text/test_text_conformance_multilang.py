@@ -45,7 +45,9 @@ def test_clean_text_matches_golden(ml_case: dict[str, Any]) -> None:
 
 def test_language_segments_match_golden(ml_segments: tuple[str, str | None, list[dict[str, str]]]) -> None:
     text, default, expected = ml_segments
-    assert [(run.lang, run.text) for run in segment(text, default)] == [(s["lang"], s["text"]) for s in expected]
+    assert [(run.lang, run.text) for run in segment(text, default)] == [
+        (s["lang"], s["text"]) for s in expected
+    ]
 
 
 def test_mixed_text_matches_golden(ml_mixed: dict[str, Any]) -> None:
@@ -71,7 +73,11 @@ def test_mixed_text_matches_golden(ml_mixed: dict[str, Any]) -> None:
 
 
 def test_pipeline_matches_golden(ml_pipeline: dict[str, Any]) -> None:
-    text, language, method = ml_pipeline["text"], ml_pipeline["request_language"], ml_pipeline["text_split_method"]
+    text, language, method = (
+        ml_pipeline["text"],
+        ml_pipeline["request_language"],
+        ml_pipeline["text_split_method"],
+    )
     results = target_phones(text, language, method)
     expected = ml_pipeline["segments"]
     assert [r.norm_text for r in results] == [s["norm_text"] for s in expected]

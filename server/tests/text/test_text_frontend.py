@@ -51,7 +51,9 @@ def test_english_request() -> None:
 
 
 def test_unknown_language_is_a_clear_error_listing_the_codes() -> None:
-    with pytest.raises(UnsupportedLanguageError, match="unknown; use one of all_ja, all_ko, all_yue, all_zh, auto"):
+    with pytest.raises(
+        UnsupportedLanguageError, match="unknown; use one of all_ja, all_ko, all_yue, all_zh, auto"
+    ):
         text_to_phones("hi", "klingon")
     assert "klingon" not in SUPPORTED_LANGUAGES
     assert SUPPORTED_LANGUAGES == KNOWN_LANGUAGES == set(LANGUAGE_NAMES)

@@ -58,4 +58,6 @@ def test_merge_for_request_relabels_non_english_runs() -> None:
     assert runs[-1] == LangRun("en", "English")
     merged = merge_for_request(runs, "zh")
     assert merged == [LangRun("zh", "日本語のテキストと"), LangRun("en", "English")]
-    assert merge_for_request(segment("中文夹着ひらがな和한국어"), "ko") == [LangRun("ko", "中文夹着ひらがな和한국어")]
+    assert merge_for_request(segment("中文夹着ひらがな和한국어"), "ko") == [
+        LangRun("ko", "中文夹着ひらがな和한국어")
+    ]

@@ -25,9 +25,15 @@ from gpt_sovits.text.frontend import TextFrontend
 from gpt_sovits.text.settings import TextSettings
 frontend = TextFrontend(TextSettings(cache_dir=Path(sys.argv[1])))
 texts = {
-    "zh": "你好，今天是2024年3月15日。", "en": "Hello world, GitHub costs $12.", "ja": "今日はいい天気ですね。",
-    "ko": "오늘 ChatGPT를 사용했어요.", "yue": "我哋今日去飲茶。", "auto": "これはペンです。这是笔。안녕하세요.",
-    "auto_yue": "我今日用ChatGPT寫咗一段code。", "all_ja": "2024年に日本へ行きます。", "all_ko": "삼성 Galaxy S24",
+    "zh": "你好，今天是2024年3月15日。",
+    "en": "Hello world, GitHub costs $12.",
+    "ja": "今日はいい天気ですね。",
+    "ko": "오늘 ChatGPT를 사용했어요.",
+    "yue": "我哋今日去飲茶。",
+    "auto": "これはペンです。这是笔。안녕하세요.",
+    "auto_yue": "我今日用ChatGPT寫咗一段code。",
+    "all_ja": "2024年に日本へ行きます。",
+    "all_ko": "삼성 Galaxy S24",
 }
 counts = {code: len(frontend.text_to_phones(text, code).phone_ids) for code, text in texts.items()}
 frontend.warm_up()

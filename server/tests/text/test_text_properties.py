@@ -71,12 +71,12 @@ def test_cuts_never_crash(text: str, method: str) -> None:
 
 @_SETTINGS
 @given(text=_TEXT)
-def test_language_runs_keep_the_text_in_order(text: str) -> None:
+def test_language_runs_only_hold_characters_of_the_text(text: str) -> None:
     runs = segment(text)
-    # A subsequence, not always all of it: like the official segmenter, a piece the detector
-    # cannot label keeps only its CJK characters, digits and marks.
-    remaining = iter(text)
-    assert all(char in remaining for char in "".join(run.text for run in runs))
+    # Not always all of it, nor only once: like the official segmenter, a piece the detector
+    # cannot label keeps only its CJK characters, digits and marks, and a mixed unknown piece
+    # is appended whole after its hangul part ("ㅔK" → "ㅔㅔK").
+    assert set("".join(run.text for run in runs)) <= set(text)
     # zh/en/ja/ko, or a detector label without a reader (marks, newlines) that reads as nothing.
     assert all(run.lang and run.text for run in runs)
     assert all(a.lang != b.lang for a, b in itertools.pairwise(runs))

@@ -16,7 +16,8 @@ from gpt_sovits.text.settings import TextSettings
 def test_defaults_need_no_files() -> None:
     settings = TextSettings()
     settings.check()
-    assert settings.g2pw_model_dir is None and settings.ja_user_dict is None
+    assert settings.g2pw_model_dir is None
+    assert settings.ja_user_dict is None
     assert settings.cache_dir.name == "gpt-sovits-text-cache"
     assert default_frontend().settings == settings
 
