@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from vsvc_support import Kubectl, voiceservice
 pytestmark = pytest.mark.cluster
 
 _MODEL = {"gptWeights": "g.ckpt", "sovitsWeights": "s.pth"}
+_PRO_MODEL = {**_MODEL, "version": "v2ProPlus"}
 
 
 @pytest.mark.parametrize(
@@ -56,6 +58,34 @@ _MODEL = {"gptWeights": "g.ckpt", "sovitsWeights": "s.pth"}
         ("Bad-Name", {}, "metadata.name must start with a letter"),
         ("x" * 51, {}, "metadata.name must be at most 50 characters"),
         ("nomodel", {"model": None}, "spec.model: Required value"),
+        (
+            "svonv2",
+            {"model": {**_MODEL, "svWeights": "sv/x.ckpt", "source": {"image": {}}}},
+            "model.svWeights is only used by v2Pro and v2ProPlus models",
+        ),
+        (
+            "svnotfetched",
+            {
+                "model": {
+                    **_PRO_MODEL,
+                    "source": {"huggingFace": {"repo": "o/v", "files": ["s.pth", "g.ckpt"]}},
+                }
+            },
+            "a v2Pro or v2ProPlus model needs its speaker-verification file",
+        ),
+        (
+            "svotherfile",
+            {
+                "model": {
+                    **_PRO_MODEL,
+                    "svWeights": "mine/sv.ckpt",
+                    "source": {
+                        "huggingFace": {"repo": "o/v", "files": ["sv/pretrained_eres2netv2w24s4ep4.ckpt"]}
+                    },
+                }
+            },
+            "a v2Pro or v2ProPlus model needs its speaker-verification file",
+        ),
     ],
 )
 def test_bad_spec_is_refused(kubectl: Kubectl, name: str, spec: dict[str, Any], message: str) -> None:
@@ -86,3 +116,38 @@ def test_the_sample_is_accepted(kubectl: Kubectl) -> None:
 
     result = kubectl.run("apply", "--dry-run=server", "-f", str(ROOT / "e2e" / "samples" / "narrator.yaml"))
     assert "narrator" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "model"),
+    [
+        ("prodefault", {**_PRO_MODEL, "source": {"image": {}}}),
+        (
+            "prohub",
+            {
+                **_PRO_MODEL,
+                "source": {
+                    "huggingFace": {
+                        "repo": "o/v",
+                        "files": ["g.ckpt", "s.pth", "sv/pretrained_eres2netv2w24s4ep4.ckpt"],
+                    }
+                },
+            },
+        ),
+        (
+            "proglob",
+            {
+                **_PRO_MODEL,
+                "svWeights": "x/sv.ckpt",
+                "source": {"huggingFace": {"repo": "o/v", "files": ["*"]}},
+            },
+        ),
+    ],
+)
+def test_pro_models_with_their_sv_file_are_accepted(
+    kubectl: Kubectl, name: str, model: dict[str, Any]
+) -> None:
+    result = kubectl.run(
+        "create", "--dry-run=server", "-f", "-", input=json.dumps(voiceservice(name, model=model))
+    )
+    assert name in result.stdout
