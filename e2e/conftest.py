@@ -23,10 +23,16 @@ import pytest
 from e2e.cluster import Cluster, ClusterSettings
 from e2e.cluster.build import BuildError, Toolset, ensure_built, toolset_for
 from e2e.cluster.controlplane import LocalControlPlane
+from e2e.cluster.node import NODE_NAME
+from e2e.cluster.node_host import HOST_RECORD, HostRecord, unsupported_reason
 from e2e.cluster.processes import log_tail, pid_alive
 
 _CLUSTER_KEY = pytest.StashKey[Cluster]()
 _TOOLSET_KEY = pytest.StashKey[Toolset | BuildError]()
+_PLANE_KEY = pytest.StashKey[LocalControlPlane]()
+# Why the session cluster has no real node (opt-in not given, or the host cannot run one).
+_NO_NODE_KEY = pytest.StashKey[str]()
+_NODE_OPT_IN = "real-node tests are opt-in: GSV_E2E_REAL_NODE=1 (`make test-e2e-node`)"
 _SESSION_PREFIX = "pytest-"
 _SA_WAIT_S = 60.0
 
@@ -106,11 +112,18 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     else:
         settings = settings.model_copy(update={"name": f"{_SESSION_PREFIX}{os.getpid()}", "state_dir": None})
         _reap_stale_sessions(settings)
+        reason = unsupported_reason() if settings.real_node else _NODE_OPT_IN
+        if reason is not None:
+            if settings.real_node:
+                _say(config, f"starting without a real node: {reason}")
+            settings = settings.model_copy(update={"real_node": False})
+            config.stash[_NO_NODE_KEY] = reason
         built = config.stash.get(_TOOLSET_KEY, None)
         if isinstance(built, BuildError):
             raise built
         toolset = built if built is not None else ensure_built(settings, lambda m: _say(config, m))
         plane = LocalControlPlane(settings, toolset, lambda m: _say(config, m))
+        config.stash[_PLANE_KEY] = plane
         handle = plane.up()
     config.stash[_CLUSTER_KEY] = handle
     os.environ["KUBECONFIG"] = str(handle.kubeconfig)
@@ -122,9 +135,34 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
         else:
             os.environ["KUBECONFIG"] = previous
         if plane is not None:
+            record = HostRecord.load() if settings.real_node else None
             plane.down()
             if not settings.keep_state:
                 shutil.rmtree(settings.cluster_dir, ignore_errors=True)
+            # A node that could not restore the host must fail the session, not pass silently.
+            if record is not None and record.cluster == settings.name and HOST_RECORD.exists():
+                raise RuntimeError(f"the real node left host state behind; see {HOST_RECORD}")
+
+
+@pytest.fixture(scope="session")
+def real_node(cluster: Cluster, request: pytest.FixtureRequest) -> LocalControlPlane:
+    """The session cluster's control plane, which runs a real node (skips with the reason if not)."""
+    reason = request.config.stash.get(_NO_NODE_KEY, None)
+    if reason is not None:
+        pytest.skip(reason)
+    plane = request.config.stash.get(_PLANE_KEY, None)
+    if plane is None or not plane.runs_real_node():
+        pytest.skip("the given cluster has no real node of this project")
+    ready = cluster.kubectl(
+        "get",
+        "node",
+        NODE_NAME,
+        "-o",
+        'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+        check=False,
+    )
+    assert ready.stdout.strip() == "True", f"real node {NODE_NAME} is not Ready: {ready.stderr}"
+    return plane
 
 
 def _namespace_name(test_name: str) -> str:

@@ -5,6 +5,7 @@ up      build if needed, start the cluster, print how to use it
 down    stop every process of the cluster
 status  JSON status; exit code 0 only when the API answers
 env     shell lines to eval: KUBECONFIG and PATH for kubectl/helm
+images  load buildah-built images (GSV_E2E_IMAGES) into the running real node's containerd
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ from collections.abc import Sequence
 from e2e.cluster.build import BuildError, ensure_built
 from e2e.cluster.certs import CertificateError
 from e2e.cluster.controlplane import LocalControlPlane
+from e2e.cluster.node import NodeError
+from e2e.cluster.node_images import ImageError
 from e2e.cluster.processes import ComponentError
 from e2e.cluster.settings import ENV_PREFIX, ClusterSettings
 from gsv_common.logs import configure_logging
 from gsv_common.settings_cli import load_settings_or_exit
 
 PROG = "python -m e2e.cluster"
-COMMANDS = ("build", "up", "down", "status", "env")
+COMMANDS = ("build", "up", "down", "status", "env", "images")
 log = logging.getLogger("e2e.cluster")
 
 
@@ -48,6 +51,14 @@ def run(command: str, settings: ClusterSettings) -> int:
         plane.down()
         log.info("cluster %r stopped", settings.name)
         return 0
+    if command == "images":
+        if not plane.runs_real_node():
+            log.info(
+                "cluster %r runs no real node; the node tests load the images when they start", settings.name
+            )
+            return 0
+        plane.load_images(settings.images)
+        return 0
     if command == "status":
         status = plane.status()
         print(json.dumps(status, indent=2))
@@ -68,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(program="e2e-cluster", level=settings.log_level, fmt=settings.log_format)
     try:
         return run(args[0], settings)
-    except (BuildError, ComponentError, CertificateError, TimeoutError) as err:
+    except (BuildError, ComponentError, CertificateError, NodeError, ImageError, TimeoutError) as err:
         log.error("%s", err)
         return 1
     except KeyboardInterrupt:

@@ -27,7 +27,7 @@ from e2e.cluster.versions import COMPONENTS, KWOK_VERSION, Component
 log = logging.getLogger(__name__)
 
 BUILDER_DIR = Path(__file__).resolve().parent / "builder"
-_BUILDER_FILES = ("go.mod", "go.sum", "tools.go")
+_BUILDER_FILES = ("go.mod", "go.sum", "tools.go", "pause/main.go")
 # kwok has no built-in behaviour: these stage and metric files from its module make fake nodes
 # Ready, pods Running and report pod usage. They are copied from the module cache, not committed.
 _KWOK_CONFIG_FILES = (

@@ -99,6 +99,12 @@ def _new_leaf(pki: Pki, name: str, ca: str, subject: str, usage: str, sans: tupl
     ext.unlink()
 
 
+def ensure_client_cert(pki: Pki, name: str, subject: str) -> None:
+    """A client certificate ``name`` signed by the cluster CA, made once (e.g. a node's identity)."""
+    if not (pki.crt(name).is_file() and pki.key(name).is_file()):
+        _new_leaf(pki, name, "ca", subject, "clientAuth")
+
+
 def ensure_pki(root: Path) -> Pki:
     """Create the PKI under ``root`` unless it is already complete; returns its paths."""
     pki = Pki(root)

@@ -23,10 +23,11 @@ from typing import Any
 
 import yaml
 
-from e2e.cluster import manifests, processes
+from e2e.cluster import manifests, node_images, processes
 from e2e.cluster.build import Toolset
 from e2e.cluster.certs import FRONT_PROXY_CLIENT, Pki, ensure_pki
 from e2e.cluster.cluster import Cluster
+from e2e.cluster.node import NodeContext, NodeError, RealNode
 from e2e.cluster.processes import Component, PortClashError
 from e2e.cluster.settings import ClusterSettings
 
@@ -65,6 +66,7 @@ class ClusterState:
     bin_dir: str
     kubeconfig: str
     server: str = ""
+    real_node: bool = False
     components: list[RunningComponent] = field(default_factory=list)
 
     def save(self, path: Path) -> None:
@@ -75,6 +77,7 @@ class ClusterState:
             "bin_dir": self.bin_dir,
             "kubeconfig": self.kubeconfig,
             "server": self.server,
+            "real_node": self.real_node,
             "components": [vars(c) for c in self.components],
         }
         tmp.write_text(json.dumps(data, indent=2) + "\n")
@@ -196,6 +199,7 @@ class LocalControlPlane:
             "kubeconfig": str(self.kubeconfig) if state else None,
             "server": state.server if state else None,
             "api_ready": self._api_ready_quietly(),
+            "real_node": bool(state and state.real_node),
             "components": components,
         }
 
@@ -206,7 +210,10 @@ class LocalControlPlane:
         self.say("generating certificates")
         ensure_pki(self.pki.root)
         self._state = ClusterState(
-            name=self.settings.name, bin_dir=str(self.toolset.bin_dir), kubeconfig=str(self.kubeconfig)
+            name=self.settings.name,
+            bin_dir=str(self.toolset.bin_dir),
+            kubeconfig=str(self.kubeconfig),
+            real_node=self.settings.real_node,
         )
         self._started = []
         etcd_port = self._start_etcd()
@@ -219,6 +226,8 @@ class LocalControlPlane:
         self._create_nodes(cluster, kwok_port)
         if self.settings.metrics:
             self._start_metrics_server(cluster)
+        if self.settings.real_node:
+            self._real_node(api_port).start(cluster)
         took = time.monotonic() - started
         self.say(f"cluster {self.settings.name!r} is up in {took:.1f}s; KUBECONFIG={self.kubeconfig}")
 
@@ -320,6 +329,12 @@ class LocalControlPlane:
                 "--allow-privileged=true",
                 # No kubelet or kube-proxy runs, so nobody could use the `kubernetes` endpoints.
                 "--endpoint-reconciler-type=none",
+                # Reach kubelets at their InternalIP (kwok's: loopback; the real node's: its bridge
+                # address), never by a hostname the host's resolver would look up, and log in to them
+                # (the real kubelet authorizes every request; kwok ignores the certificate).
+                "--kubelet-preferred-address-types=InternalIP",
+                f"--kubelet-client-certificate={pki.crt('admin')}",
+                f"--kubelet-client-key={pki.key('admin')}",
                 # Aggregation layer, for metrics.k8s.io served by metrics-server.
                 f"--requestheader-client-ca-file={pki.crt('front-proxy-ca')}",
                 f"--requestheader-allowed-names={FRONT_PROXY_CLIENT}",
@@ -491,12 +506,62 @@ class LocalControlPlane:
 
     # --------------------------------------------------------------- shutdown
 
+    def _real_node(self, api_port: int = 0) -> RealNode:
+        ctx = NodeContext(
+            cluster_name=self.settings.name,
+            cluster_dir=self.root,
+            cache_dir=self.settings.cache_dir,
+            toolset=self.toolset,
+            pki=self.pki,
+            log_dir=self.log_dir,
+            api_port=api_port,
+            service_cidr=SERVICE_CIDR,
+            subnet=self.settings.node_subnet,
+            start_timeout_s=self.settings.start_timeout_s,
+            stop_timeout_s=self.settings.stop_timeout_s,
+        )
+        return RealNode(ctx, self.say, self._record)
+
+    def _running_node(self) -> RealNode:
+        state = ClusterState.load(self._state_file)
+        if state is None or not state.real_node or not state.server:
+            raise NodeError(f"cluster {self.settings.name!r} was not started with a real node")
+        self._state = state
+        return self._real_node(int(state.server.rsplit(":", 1)[1]))
+
+    def stop_real_node(self) -> list[str]:
+        """Stop only the real node and restore the host; returns what could not be restored."""
+        with _locked(self.root):
+            return self._running_node().stop()
+
+    def start_real_node(self) -> None:
+        """Start the real node of a cluster whose node was stopped with :meth:`stop_real_node`."""
+        with _locked(self.root):
+            self._running_node().start(self.cluster())
+
+    def runs_real_node(self) -> bool:
+        """True when this cluster was started with a real node and its API answers."""
+        state = ClusterState.load(self._state_file)
+        return bool(state and state.real_node and self._api_ready_quietly())
+
+    def load_images(self, refs: Sequence[str]) -> None:
+        """Load buildah-built images into this cluster's running real node."""
+        if not self.runs_real_node():
+            raise NodeError(f"cluster {self.settings.name!r} runs no real node (`up --real-node`)")
+        node = self._real_node()
+        for ref in refs:
+            node_images.load(node.layout, self.settings.cache_dir, ref, self.say)
+
     def _recorded_components(self) -> Sequence[RunningComponent]:
         state = ClusterState.load(self._state_file)
         return state.components if state else []
 
     def _stop_recorded(self) -> None:
-        """Stop recorded components in reverse start order, then forget them."""
+        """Stop recorded components in reverse start order, then forget them.
+
+        The real node goes first (its containers, then its agents) and the host is restored.
+        """
+        self._real_node().stop()
         by_pid = {c.pid: c for c in self._started}
         for entry in reversed(self._recorded_components()):
             own = by_pid.get(entry.pid)
@@ -512,6 +577,8 @@ class LocalControlPlane:
         """True when every recorded component runs and the API answers."""
         state = ClusterState.load(self._state_file)
         if state is None or not state.components or state.bin_dir != str(self.toolset.bin_dir):
+            return False
+        if state.real_node != self.settings.real_node:
             return False
         if not all(processes.pid_runs(c.pid, Path(c.executable)) for c in state.components):
             return False

@@ -56,6 +56,20 @@ class ClusterSettings(BaseSettings):
     metrics: bool = Field(
         True, description="Start metrics-server and register metrics.k8s.io (needed by HPAs)."
     )
+    real_node: bool = Field(
+        False,
+        description="Also run a real node (kubelet, containerd, kube-proxy) beside the kwok nodes; "
+        "Linux and root only, it changes host network state until `down`.",
+    )
+    node_subnet: str = Field(
+        "10.123.0.0/24",
+        pattern=r"^\d+\.\d+\.\d+\.0/24$",
+        description="Pod subnet of the real node's bridge; its .1 is the node's address.",
+    )
+    images: list[str] = Field(
+        ["gpt-sovits-k8s/operator:0.1.0", "gpt-sovits-k8s/server:0.1.0"],
+        description="Images `images` loads into the real node (as `make images` tagged them).",
+    )
     start_timeout_s: float = Field(
         120.0, gt=0, le=3600, description="Longest wait for one component to be ready."
     )

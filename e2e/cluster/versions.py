@@ -11,6 +11,9 @@ METRICS_SERVER_VERSION = "v0.9.0"
 HELM_VERSION = "v3.22.0"
 # Must equal the require in builder/go.mod (the version k8s 1.36 itself pins); raise both together.
 ETCD_VERSION = "v3.6.8"
+# The project's own pause program; raise when builder/pause changes (it is also in the cache key).
+PAUSE_VERSION = "v1"
+BUILDER_MODULE = "gpt-sovits-k8s/e2e/cluster/builder"
 
 # A fixed build date keeps the binaries reproducible, so the cache key alone decides a rebuild.
 BUILD_DATE = "1970-01-01T00:00:00Z"
@@ -69,6 +72,11 @@ COMPONENTS: tuple[Component, ...] = (
     ),
     Component("kubectl", "k8s.io/kubernetes/cmd/kubectl", "builder", KUBERNETES_VERSION, _K8S_STAMP),
     Component("etcd", "go.etcd.io/etcd/server/v3", "builder", ETCD_VERSION),
+    # The real node's agents, from the same release (they share most packages with the above).
+    Component("kubelet", "k8s.io/kubernetes/cmd/kubelet", "builder", KUBERNETES_VERSION, _K8S_STAMP),
+    Component("kube-proxy", "k8s.io/kubernetes/cmd/kube-proxy", "builder", KUBERNETES_VERSION, _K8S_STAMP),
+    # The real node's sandbox process (builder/pause), packed into its pause image at start.
+    Component("pause", f"{BUILDER_MODULE}/pause", "builder", PAUSE_VERSION),
     # kwok bakes its own version into a constant, so it needs no stamp.
     Component("kwok", "sigs.k8s.io/kwok/cmd/kwok", "install", KWOK_VERSION),
     Component(

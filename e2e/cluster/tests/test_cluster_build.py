@@ -35,7 +35,7 @@ def test_toolset_lives_under_the_cache_root_keyed_by_version(tmp_path: Path) -> 
 def test_every_needed_binary_is_pinned() -> None:
     assert set(BINARIES) == {
         "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl",
-        "etcd", "kwok", "metrics-server", "helm",
+        "etcd", "kwok", "metrics-server", "helm", "kubelet", "kube-proxy", "pause",
     }  # fmt: skip
     for component in COMPONENTS:
         assert component.version
