@@ -83,9 +83,10 @@ images: ## Build docker/'s images with buildah, no Docker engine needed (IMAGES=
 test: system-deps lint typecheck ## Everything: lint, type checks and the whole test suite.
 	$(PYTEST) $(PYTEST_ARGS)
 
-lint: venv ## ruff lint and format check.
+lint: venv ## ruff lint, format check and import contracts (pyproject's [tool.importlinter]).
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 fmt: venv ## Apply ruff's fixes and formatting.
 	$(PY) -m ruff check --fix .

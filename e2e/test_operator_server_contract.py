@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -51,4 +53,61 @@ def test_rendered_speakers_are_read_back_by_the_server(sample: Path) -> None:
 
 def test_probe_paths_are_server_routes() -> None:
     paths = set(create_app(ServerSettings()).openapi()["paths"])
-    assert {c.LIVENESS_PATH, c.READINESS_PATH, "/metrics"} <= paths
+    assert {c.STARTUP_PATH, c.LIVENESS_PATH, c.READINESS_PATH, c.METRICS_PATH} <= paths
+
+
+def test_the_startup_probe_fails_while_the_model_loads_and_passes_once_it_serves(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The probe paths the operator renders, asked of a real app while it loads and once it is up.
+    from fastapi.testclient import TestClient
+
+    from gpt_sovits.pipeline import Synthesizer
+
+    loading = threading.Event()
+    release = threading.Event()
+    load = Synthesizer.load
+
+    def held_load(*args, **kwargs):  # type: ignore[no-untyped-def]
+        loading.set()
+        assert release.wait(60)
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(Synthesizer, "load", held_load)
+    app = create_app(ServerSettings(demo=True, demo_dir=tmp_path / "demo", warmup=False))
+    with TestClient(app) as http:
+        assert loading.wait(120)
+        assert http.get(c.STARTUP_PATH).status_code == 503
+        assert http.get(c.READINESS_PATH).status_code == 503
+        assert http.get(c.LIVENESS_PATH).status_code == 200
+        release.set()
+        deadline = time.monotonic() + 60
+        while http.get(c.READINESS_PATH).status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert http.get(c.STARTUP_PATH).status_code == 200
+
+
+def _find(node: object, key: str) -> dict | None:  # type: ignore[type-arg]
+    if isinstance(node, dict):
+        if key in node:
+            return node[key]  # type: ignore[no-any-return]
+        children: list[object] = list(node.values())
+    elif isinstance(node, list):
+        children = node
+    else:
+        return None
+    for child in children:
+        found = _find(child, key)
+        if found is not None:
+            return found
+    return None
+
+
+def test_the_crd_accepts_exactly_the_languages_the_server_reads() -> None:
+    from gpt_sovits.text.frontend import KNOWN_LANGUAGES
+
+    crd = yaml.safe_load((Path(__file__).parents[1] / "crds" / "voiceservices.yaml").read_text())
+    prompt_language = _find(crd, "promptLanguage")
+    assert prompt_language is not None
+    assert set(prompt_language["enum"]) == set(KNOWN_LANGUAGES)

@@ -155,7 +155,7 @@ def test_probes_point_at_the_server_paths() -> None:
     assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
     assert container["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
     startup = container["startupProbe"]
-    assert startup["httpGet"]["path"] == "/health"
+    assert startup["httpGet"]["path"] == "/startup"
     # Long enough for model loading: period × failures covers the timeout.
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 600
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gpt_sovits import defaults
 from gpt_sovits.audio import linear_spectrogram, load_audio, peak_guard, reference_peak_guard
 from gpt_sovits.bert import BertFeatureExtractor, text_features
 from gpt_sovits.device import Placement, resolve
@@ -76,16 +77,16 @@ class SynthesisParams:
     caps generated semantic ids (see the module docstring for the default).
     """
 
-    language: str = "auto"
-    top_k: int = 15
-    top_p: float = 1.0
-    temperature: float = 1.0
-    repetition_penalty: float = 1.35
+    language: str = defaults.LANGUAGE
+    top_k: int = defaults.TOP_K
+    top_p: float = defaults.TOP_P
+    temperature: float = defaults.TEMPERATURE
+    repetition_penalty: float = defaults.REPETITION_PENALTY
     seed: int | None = None
-    speed: float = 1.0
-    text_split_method: str = "cut5"
-    fragment_interval_s: float = 0.3
-    noise_scale: float = 0.5
+    speed: float = defaults.SPEED
+    text_split_method: str = defaults.TEXT_SPLIT_METHOD
+    fragment_interval_s: float = defaults.FRAGMENT_INTERVAL_S
+    noise_scale: float = defaults.NOISE_SCALE
     max_tokens_per_sentence: int | None = None
 
     def __post_init__(self) -> None:

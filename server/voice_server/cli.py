@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 from gsv_common.logs import configure_logging
@@ -14,9 +15,21 @@ PROG = "gpt-sovits-server"
 _QUIET_LOGGERS = ("uvicorn.access", "httpx", "jieba", "urllib3")
 
 
+def check_files_or_exit(settings: ServerSettings) -> None:
+    """Refuse, at start and with exit code 2, text-frontend files that cannot work."""
+    from gpt_sovits.errors import CheckpointError
+
+    try:
+        settings.text_settings().check()
+    except CheckpointError as err:
+        sys.stderr.write(f"{PROG}: invalid settings:\n{err}\n")
+        raise SystemExit(2) from None
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the console script."""
     settings = load_settings_or_exit(ServerSettings, argv, prog=PROG)
+    check_files_or_exit(settings)
     configure_logging(
         program=PROG,
         level=settings.log_level,
@@ -29,11 +42,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     from gpt_sovits.device import set_torch_threads
     from voice_server.app import create_app
-    from voice_server.lifecycle import start_drain
     from voice_server.serving import DrainingServer
 
     set_torch_threads(settings.torch_threads)
     app = create_app(settings)
+    state = app.state.server
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -43,9 +56,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     server = DrainingServer(
         config,
-        start_drain=lambda: start_drain(app.state),
-        in_flight=lambda: int(app.state.synthesis.active),
+        start_drain=state.drain,
+        in_flight=lambda: int(state.synthesis.active),
         drain_delay_s=settings.drain_delay_s,
         drain_timeout_s=settings.graceful_shutdown_s,
     )
+    state.request_exit = server.request_exit
     server.run()

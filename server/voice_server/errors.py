@@ -1,7 +1,9 @@
-"""Domain errors of the HTTP service and the one table mapping them to HTTP responses.
+"""Every error the service answers with: its classes, its one body shape, its one translation.
 
-Every error body has the shape ``{"error": {"code", "message", "field"}}``; overload and
-not-ready answers carry ``Retry-After``.
+The body is always ``{"error": {"code", "message", "field"}}``; overload and not-ready answers
+carry ``Retry-After``. :func:`translate` is the only place an exception raised below the HTTP
+layer (by the model package or the engine) becomes an :class:`ApiError`, so a request, a stream,
+the warm-up and the admin routes all answer one failure the same way.
 """
 
 from __future__ import annotations
@@ -9,7 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from http import HTTPStatus
 
-from gpt_sovits.errors import CheckpointError, GptSovitsError, TextError, UnsupportedLanguageError
+from gpt_sovits.errors import AudioError, CheckpointError, GptSovitsError, TextError, UnsupportedLanguageError
+from voice_server.engine.batcher import BatcherFailedError, BatcherOverloadedError, BatcherStoppedError
+
+# Retry-After while the server drains, a model loads or is swapped.
+NOT_READY_RETRY_S = 5.0
 
 
 class ApiError(Exception):
@@ -39,11 +45,26 @@ class UnsupportedError(ApiError):
     code = "unsupported"
 
 
+class MisconfiguredError(ApiError):
+    """A speaker or model whose files cannot work (missing clip, no HuBERT for a transcript, bad
+    weights). Retrying cannot help, so no Retry-After: the configuration must change."""
+
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
+    code = "misconfigured"
+
+
 class NotFoundError(ApiError):
     """An unknown speaker, voice or model."""
 
     status = HTTPStatus.NOT_FOUND
     code = "not_found"
+
+
+class MethodNotAllowedError(ApiError):
+    """The route exists, not with this method."""
+
+    status = HTTPStatus.METHOD_NOT_ALLOWED
+    code = "method_not_allowed"
 
 
 class PayloadTooLargeError(ApiError):
@@ -81,11 +102,36 @@ class NotReadyError(ApiError):
     code = "not_ready"
 
 
+class EngineFailedError(ApiError):
+    """A model stage stopped for good; the process reports unhealthy and is restarted."""
+
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    code = "engine_failed"
+
+
 class DeadlineExceededError(ApiError):
     """The request did not finish within its deadline; the work was cancelled."""
 
     status = HTTPStatus.SERVICE_UNAVAILABLE
     code = "timeout"
+
+
+class NotImplementedHereError(ApiError):
+    """This server cannot do it in the way it runs (e.g. exit when embedded in another program)."""
+
+    status = HTTPStatus.NOT_IMPLEMENTED
+    code = "not_implemented"
+
+
+class InternalError(ApiError):
+    """A bug: the log has the traceback."""
+
+    status = HTTPStatus.INTERNAL_SERVER_ERROR
+    code = "internal"
+
+
+#: Codes of the statuses the web framework raises itself (routing, body limit).
+FRAMEWORK_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
 @dataclass(frozen=True)
@@ -97,21 +143,44 @@ class ErrorResponse:
     headers: dict[str, str]
 
 
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, dict[str, str | None]]:
+    """The JSON body of every error answer."""
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
 def to_response(err: ApiError) -> ErrorResponse:
     """The one place an error becomes a status, a JSON body and headers."""
     headers: dict[str, str] = {}
     if err.retry_after_s is not None:
         headers["Retry-After"] = str(max(1, round(err.retry_after_s)))
-    body = {"error": {"code": err.code, "message": err.message, "field": err.field}}
-    return ErrorResponse(status=int(err.status), body=body, headers=headers)
+    return ErrorResponse(int(err.status), error_body(err.code, err.message, err.field), headers)
 
 
-def from_model_error(err: GptSovitsError) -> ApiError:
-    """Translate an error raised by the model package into an API error."""
+def translate(err: BaseException, *, field: str | None = None) -> ApiError | None:
+    """The API error for a failure raised below the HTTP layer; None for an unexpected one (a bug).
+
+    ``field`` names the request field whose files are at fault (a speaker id, a weights path).
+    """
+    if isinstance(err, ApiError):
+        return err
+    if isinstance(err, TimeoutError):  # before OSError, of which it is a subclass
+        return DeadlineExceededError("the request did not finish within its deadline")
     if isinstance(err, UnsupportedLanguageError):
         return UnsupportedError(str(err), field="language")
     if isinstance(err, TextError):
         return InvalidInputError(str(err), field="text")
-    if isinstance(err, CheckpointError):
-        return NotReadyError(f"model weights unusable: {err}", retry_after_s=30)
-    return InvalidInputError(str(err))
+    if isinstance(err, CheckpointError | AudioError | OSError):
+        return MisconfiguredError(str(err), field=field)
+    if isinstance(err, GptSovitsError):
+        return InvalidInputError(str(err))
+    if isinstance(err, BatcherOverloadedError):
+        return OverloadedError("the server is at capacity; retry later", retry_after_s=err.retry_after_s)
+    if isinstance(err, BatcherFailedError):
+        # Another replica can serve the retry while this one restarts.
+        return EngineFailedError(
+            f"the synthesis engine failed and this server will restart: {err}",
+            retry_after_s=NOT_READY_RETRY_S,
+        )
+    if isinstance(err, BatcherStoppedError):
+        return NotReadyError("the model is being replaced or stopped", retry_after_s=NOT_READY_RETRY_S)
+    return None

@@ -1,7 +1,9 @@
-"""The server's life: load the default model and warm up, report ready, drain on shutdown.
+"""The server's life: load the default model, warm every speaker up, report ready.
 
-``app.state.phase`` says where it stands (starting, loading, warming up, ready, no model, failed);
-``/ready`` and ``/health`` report it.
+The warm-up synthesises one short sentence per speaker, so the first real request is not the
+slow one and a speaker whose files cannot work is found at start: it is logged once, listed in
+``/ready``'s body and counted in ``gsv_speakers_misconfigured``; the other speakers still serve,
+and requests for it get a non-retryable error naming the file.
 """
 
 from __future__ import annotations
@@ -9,30 +11,33 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from starlette.datastructures import State
-
 from gpt_sovits.demo import DEMO_NOTICE, ensure_demo_bundle
-from voice_server.engine import ModelSpec
+from voice_server.engine.model import ModelSpec
+from voice_server.errors import ApiError, MisconfiguredError
 from voice_server.model_files import spec_from_settings
-from voice_server.settings import ServerSettings
-from voice_server.warmup import warm_up
+from voice_server.options import SynthesisOptions
+from voice_server.state import Phase, ServerState
 
 log = logging.getLogger(__name__)
 
 #: The model speakers use unless they name another.
 DEFAULT_MODEL = "default"
+#: A short sentence per transcript language (the official codes); anything else warms up in English.
+WARMUP_TEXT = {
+    "zh": "你好。",
+    "all_zh": "你好。",
+    "en": "Hello.",
+    "ja": "こんにちは。",
+    "all_ja": "こんにちは。",
+    "ko": "안녕하세요.",
+    "all_ko": "안녕하세요.",
+    "yue": "你好。",
+    "all_yue": "你好。",
+}
 
 
-def mark_ready(state: State) -> None:
-    """Serve synthesis requests from now on (unless draining or broken)."""
-    if not state.draining and state.load_error is None:
-        state.phase = "ready"
-        state.ready = True
-        state.metrics.ready.set(1)
-
-
-async def _default_spec(state: State) -> ModelSpec | None:
-    settings: ServerSettings = state.settings
+async def _default_spec(state: ServerState) -> ModelSpec | None:
+    settings = state.settings
     if not settings.demo:
         return spec_from_settings(settings)
     bundle = await asyncio.to_thread(ensure_demo_bundle, settings.demo_dir)
@@ -42,35 +47,59 @@ async def _default_spec(state: State) -> ModelSpec | None:
     return ModelSpec(bundle.gpt_weights, bundle.sovits_weights, bundle.bert_dir, bundle.hubert_dir)
 
 
-async def start_models(state: State) -> None:
+async def warm_up(state: ServerState) -> dict[str, str]:
+    """Synthesise once per speaker; returns the speakers that cannot work, with the reason."""
+    problems: dict[str, str] = {}
+    for speaker in state.speakers.all():
+        language = speaker.prompt_language if speaker.prompt_language in WARMUP_TEXT else "en"
+        options = SynthesisOptions(
+            text=WARMUP_TEXT[language], speaker_id=speaker.id, language=language, seed=0
+        )
+        try:
+            result = await state.synthesis.synthesize(options, speaker, cacheable=False)
+        except MisconfiguredError as err:
+            problems[speaker.id] = err.message
+            state.note_speaker_problem(speaker.id, err.message)
+            log.error("speaker misconfigured", extra={"speaker": speaker.id, "error": err.message})
+            continue
+        except ApiError as err:
+            # Not the speaker's files (e.g. the model is being swapped): it may well work later.
+            log.warning("warm-up failed", extra={"speaker": speaker.id, "error": err.message})
+            continue
+        log.info(
+            "warmed up",
+            extra={"speaker": speaker.id, "model": speaker.model, "audio_s": round(result.report.audio_s, 2)},
+        )
+    if not state.speakers.all():
+        log.warning("no speakers configured: nothing to warm up")
+    return problems
+
+
+async def start_models(state: ServerState) -> None:
     """Load the default model and warm every speaker up, then report ready."""
     try:
-        state.phase = "loading"
+        state.set_phase(Phase.LOADING)
         spec = await _default_spec(state)
         if spec is None:
-            state.phase = "no model"
+            state.set_phase(Phase.NO_MODEL)
             log.warning(
                 "no model configured: set gpt_weights and sovits_weights, or PUT /admin/models/default"
             )
             return
-        await state.engine.load(DEFAULT_MODEL, spec)
-        state.metrics.models_loaded.set(len(state.engine.models()))
+        await state.registry.load(DEFAULT_MODEL, spec)
         if state.settings.warmup:
-            state.phase = "warming up"
-            await warm_up(state.synthesis, state.speakers)
-        mark_ready(state)
-        log.info("ready", extra={"models": [m.name for m in state.engine.models()]})
+            state.set_phase(Phase.WARMING_UP)
+            await warm_up(state)
+        state.set_phase(Phase.READY)
+        log.info(
+            "ready",
+            extra={
+                "models": [m.name for m in state.registry.models()],
+                "misconfigured_speakers": sorted(state.speaker_problems),
+            },
+        )
     except asyncio.CancelledError:
         raise
     except Exception as err:
-        state.load_error = str(err)
-        state.phase = "failed"
         log.error("model load failed", exc_info=err)
-
-
-def start_drain(state: State) -> None:
-    """Readiness off, new synthesis refused with 503; what is in flight carries on."""
-    state.draining = True
-    state.ready = False
-    state.metrics.ready.set(0)
-    state.synthesis.accepting = False
+        state.fail(f"loading the model failed: {err}")

@@ -66,3 +66,6 @@ class ServerMetrics:
         self.cache_bytes = Gauge("gsv_cache_bytes", "Bytes held by the audio cache.", registry=r)
         self.gpu_memory_bytes = Gauge("gsv_gpu_memory_bytes", "GPU memory allocated by torch.", registry=r)
         self.ready = Gauge("gsv_ready", "1 when the server accepts synthesis requests.", registry=r)
+        self.speakers_misconfigured = Gauge(
+            "gsv_speakers_misconfigured", "Speakers whose files cannot work (see /ready).", registry=r
+        )

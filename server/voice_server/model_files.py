@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from voice_server.engine import ModelSpec
+from voice_server.engine.model import ModelSpec
 from voice_server.errors import InvalidInputError
-from voice_server.schemas import ModelLoadRequest
 from voice_server.settings import ServerSettings
 
 
@@ -34,21 +33,32 @@ def spec_from_settings(settings: ServerSettings) -> ModelSpec | None:
         hubert_dir=None
         if settings.hubert_dir is None
         else resolve_in(root, settings.hubert_dir, "hubert_dir"),
+        sv_weights=None
+        if settings.sv_weights is None
+        else resolve_in(root, settings.sv_weights, "sv_weights"),
     )
 
 
 def spec_from_request(
-    request: ModelLoadRequest, settings: ServerSettings, default: ModelSpec | None
+    settings: ServerSettings,
+    default: ModelSpec | None,
+    *,
+    gpt_weights: str,
+    sovits_weights: str,
+    bert_dir: str | None = None,
+    hubert_dir: str | None = None,
+    sv_weights: str | None = None,
 ) -> ModelSpec:
-    """An admin load request's files; BERT/HuBERT default to the server's own."""
+    """An admin load request's files; BERT, HuBERT and SV default to the current default model's."""
     root = settings.model_dir
 
-    def folder(value: str | None, fallback: Path | None, field: str) -> Path | None:
+    def optional(value: str | None, fallback: Path | None, field: str) -> Path | None:
         return fallback if value is None else resolve_in(root, value, field)
 
     return ModelSpec(
-        gpt_weights=resolve_in(root, request.gpt_weights, "gpt_weights"),
-        sovits_weights=resolve_in(root, request.sovits_weights, "sovits_weights"),
-        bert_dir=folder(request.bert_dir, default.bert_dir if default else None, "bert_dir"),
-        hubert_dir=folder(request.hubert_dir, default.hubert_dir if default else None, "hubert_dir"),
+        gpt_weights=resolve_in(root, gpt_weights, "gpt_weights"),
+        sovits_weights=resolve_in(root, sovits_weights, "sovits_weights"),
+        bert_dir=optional(bert_dir, default.bert_dir if default else None, "bert_dir"),
+        hubert_dir=optional(hubert_dir, default.hubert_dir if default else None, "hubert_dir"),
+        sv_weights=optional(sv_weights, default.sv_weights if default else None, "sv_weights"),
     )

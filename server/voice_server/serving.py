@@ -10,6 +10,7 @@ On the first SIGTERM (or Ctrl-C) the server does not close its socket at once: i
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -49,6 +50,10 @@ class DrainingServer(uvicorn.Server):
         self._start_drain()
         log.info("draining", extra={"signal": sig, "in_flight": self._in_flight()})
         threading.Thread(target=self._exit_when_drained, name="drain", daemon=True).start()
+
+    def request_exit(self) -> None:
+        """Drain and exit as on SIGTERM (api_v2's ``/control?command=exit``); safe on the loop."""
+        self.handle_exit(signal.SIGTERM, None)
 
     def _exit_when_drained(self) -> None:
         started = time.monotonic()

@@ -12,8 +12,10 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gpt_sovits.text.settings import TextSettings
 from gsv_common.logs import LogFormat, LogLevel
 from gsv_common.settings_cli import document_env_vars
+from voice_server.options import Limits
 
 ENV_PREFIX = "VOICE_SERVER_"
 MiB = 1024 * 1024
@@ -56,6 +58,10 @@ class ServerSettings(BaseSettings):
     sovits_weights: Path | None = Field(None, description="SoVITS checkpoint, .pth.")
     bert_dir: Path | None = Field(None, description="Chinese BERT folder (Hugging Face layout).")
     hubert_dir: Path | None = Field(None, description="Chinese HuBERT folder (Hugging Face layout).")
+    sv_weights: Path | None = Field(
+        None,
+        description="Speaker-verification model of v2Pro/v2ProPlus voices (the official SV .ckpt).",
+    )
     speakers_file: Path | None = Field(None, description="YAML list of speakers (id, name, refAudio, ...).")
     device: str = Field(
         "auto",
@@ -73,6 +79,24 @@ class ServerSettings(BaseSettings):
         description="Cap on semantic tokens per sentence; unset: from the phone count (demo: 75).",
     )
     warmup: bool = Field(True, description="Synthesise once per speaker before reporting ready.")
+
+    # --- text frontend -------------------------------------------------------------------------
+    text_cache_dir: Path | None = Field(
+        None, description="Folder for the text frontend's caches (jieba); unset: a per-user temp folder."
+    )
+    g2pw_model_dir: Path | None = Field(
+        None, description="Local G2PW model folder (G2PWModel_1.1 layout) for Chinese polyphones; unset: off."
+    )
+    g2pw_tokenizer_dir: Path | None = Field(
+        None, description="BERT tokenizer folder for G2PW; unset: the G2PW folder itself."
+    )
+    g2pw_provider: str = Field("CPUExecutionProvider", description="onnxruntime execution provider of G2PW.")
+    g2pw_threads: int = Field(
+        0, ge=0, le=512, description="onnxruntime intra-op threads of G2PW (0: its choice)."
+    )
+    ja_user_dict: Path | None = Field(
+        None, description="Japanese user dictionary (OpenJTalk CSV, e.g. userdict.csv); unset: none."
+    )
 
     # --- batching and limits -----------------------------------------------------------------
     max_batch_size: int = Field(32, ge=1, le=512, description="Most requests decoded together.")
@@ -106,6 +130,24 @@ class ServerSettings(BaseSettings):
     api_key_file: Path | None = Field(
         None, description="File holding the bearer token (e.g. a mounted Secret)."
     )
+
+    def text_settings(self) -> TextSettings:
+        """The text frontend's settings, from the ``text``/``g2pw``/``ja`` options above."""
+        values: dict[str, object] = {
+            "g2pw_model_dir": self.g2pw_model_dir,
+            "g2pw_tokenizer_dir": self.g2pw_tokenizer_dir,
+            "g2pw_provider": self.g2pw_provider,
+            "g2pw_threads": self.g2pw_threads,
+        }
+        if self.text_cache_dir is not None:
+            values["cache_dir"] = self.text_cache_dir
+        if self.ja_user_dict is not None:
+            values["ja_user_dict"] = self.ja_user_dict
+        return TextSettings.model_validate(values)
+
+    def limits(self) -> Limits:
+        """The bounds every request is checked against."""
+        return Limits(max_text_length=self.max_text_length)
 
     @model_validator(mode="after")
     def _check_combinations(self) -> ServerSettings:

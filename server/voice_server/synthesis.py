@@ -1,9 +1,11 @@
-"""From validated options and a speaker to audio bytes: admission, cache, engine, encoding.
+"""From checked options and a speaker to audio bytes: admission, cache, engine, encoding.
 
-Every API (``/api/v1/tts``, ``/v1/audio/speech``, ``/tts``, uploads) ends here after turning its
-request into :class:`~voice_server.schemas.SynthesisOptions`. Checks that can fail (model loaded,
-language, text, format, queue room) run before the response starts, so a client always gets a
-JSON error with a status rather than a truncated stream.
+Every API ends here after converting its request into :class:`~voice_server.options.
+SynthesisOptions`. What can fail before audio exists (model loaded, format, queue room, the
+speaker's files, the first sentence) fails before a response starts, so a client gets a JSON
+error with a status. A stream that fails after its first chunk raises :class:`StreamAbortedError`
+from its chunk iterator: the HTTP layer then aborts the connection, so a truncated stream can
+never pass for a complete one.
 """
 
 from __future__ import annotations
@@ -11,42 +13,43 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from gpt_sovits.errors import GptSovitsError
 from gpt_sovits.pipeline import SentenceJob, SynthesisParams, VoiceReference
 from voice_server.audio_format import FORMATS, encode, output_rate, wav_header
-from voice_server.batcher import BatcherOverloadedError, BatcherStoppedError
 from voice_server.cache import AudioCache, cache_key
-from voice_server.engine import Engine, ModelLease, ModelNotLoadedError, SentenceAudio, VoiceModel
+from voice_server.engine.model import SentenceAudio, VoiceModel
+from voice_server.engine.registry import ModelNotLoadedError, ModelRegistry
 from voice_server.errors import (
+    NOT_READY_RETRY_S,
     ApiError,
-    DeadlineExceededError,
+    InternalError,
     NotReadyError,
     OverloadedError,
     UnsupportedError,
-    from_model_error,
+    translate,
 )
 from voice_server.metrics import ServerMetrics
-from voice_server.options import check_language
-from voice_server.schemas import SynthesisOptions
+from voice_server.options import SynthesisOptions
 from voice_server.speakers import Speaker
 
 log = logging.getLogger(__name__)
 
 #: Formats that can be sent before the total length is known.
 STREAMABLE_FORMATS = ("wav", "pcm")
-# Retry-After while the server drains or a model loads.
-_NOT_READY_RETRY_S = 5.0
+
+
+class StreamAbortedError(Exception):
+    """A stream failed after its first chunk; the connection must be aborted, not closed."""
 
 
 @dataclass
-class SynthesisRecord:
-    """What one request's log line says about its synthesis (kept in ``request.state``)."""
+class SynthesisReport:
+    """What one synthesis did, for the request's access log line (filled in as it runs)."""
 
     speaker: str
     model: str
@@ -76,18 +79,21 @@ class AudioResult:
     body: bytes
     media_type: str
     sample_rate: int
+    report: SynthesisReport
 
 
 @dataclass(frozen=True)
 class AudioStream:
     """A streamed response: its media type and rate are known before the first chunk.
 
-    ``release`` must run when the response is over, even if it never started (idempotent).
+    ``release`` must be awaited once the response is over, even if it never started: it frees
+    the admission slot and the model lease (idempotent; on the event loop).
     """
 
     chunks: AsyncIterator[bytes]
     media_type: str
     sample_rate: int
+    report: SynthesisReport
     release: Callable[[], None]
 
 
@@ -101,21 +107,7 @@ class _Plan:
     fragment: np.ndarray = field(repr=False)
     out_rate: int
     key: str | None
-
-
-def translate(err: BaseException) -> ApiError | None:
-    """The API error for a failure inside the engine, or None for an unexpected one."""
-    if isinstance(err, ApiError):
-        return err
-    if isinstance(err, GptSovitsError):
-        return from_model_error(err)
-    if isinstance(err, BatcherOverloadedError):
-        return OverloadedError("the server is at capacity; retry later", retry_after_s=err.retry_after_s)
-    if isinstance(err, TimeoutError):
-        return DeadlineExceededError("the request did not finish within its deadline")
-    if isinstance(err, BatcherStoppedError):
-        return NotReadyError("the model is being replaced or stopped", retry_after_s=_NOT_READY_RETRY_S)
-    return None
+    report: SynthesisReport
 
 
 class SynthesisService:
@@ -123,7 +115,7 @@ class SynthesisService:
 
     def __init__(
         self,
-        engine: Engine,
+        registry: ModelRegistry,
         cache: AudioCache,
         metrics: ServerMetrics,
         *,
@@ -131,13 +123,14 @@ class SynthesisService:
         request_timeout_s: float,
         max_tokens_per_sentence: int | None,
     ) -> None:
-        self.engine = engine
+        self.registry = registry
         self.cache = cache
         self.metrics = metrics
         self.max_queue = max_queue
         self.request_timeout_s = request_timeout_s
         self.max_tokens_per_sentence = max_tokens_per_sentence
         self.accepting = True
+        #: Requests admitted and not yet finished (streams from admission to their last chunk).
         self.active = 0
 
     # --- planning -----------------------------------------------------------------------------
@@ -159,14 +152,17 @@ class SynthesisService:
 
     def _model(self, speaker: Speaker) -> VoiceModel:
         if not self.accepting:
-            raise NotReadyError("the server is shutting down", retry_after_s=_NOT_READY_RETRY_S)
+            raise NotReadyError("the server is shutting down", retry_after_s=NOT_READY_RETRY_S)
         try:
-            return self.engine.get(speaker.model)
+            model = self.registry.get(speaker.model)
         except ModelNotLoadedError:
             raise NotReadyError(
                 f"model {speaker.model!r} of speaker {speaker.id!r} is not loaded",
-                retry_after_s=_NOT_READY_RETRY_S,
+                retry_after_s=NOT_READY_RETRY_S,
             ) from None
+        if model.failure is not None:
+            raise _api_error(model.failure)
+        return model
 
     def _cache_key(self, options: SynthesisOptions, speaker: Speaker, model: VoiceModel) -> str | None:
         # Only a fixed seed makes audio repeatable (SoVITS adds noise even to greedy tokens).
@@ -185,9 +181,8 @@ class SynthesisService:
             max_tokens=self.max_tokens_per_sentence,
         )
 
-    def plan(self, options: SynthesisOptions, speaker: Speaker, cacheable: bool = True) -> _Plan:
+    def _plan(self, options: SynthesisOptions, speaker: Speaker, cacheable: bool) -> _Plan:
         """Check everything that can be checked before work starts; raises :class:`ApiError`."""
-        check_language(options.language)
         if options.stream and options.format not in STREAMABLE_FORMATS:
             raise UnsupportedError(
                 f"streaming sends {' or '.join(STREAMABLE_FORMATS)}; {options.format} needs the "
@@ -200,15 +195,16 @@ class SynthesisService:
             speaker.ref_audio, speaker.prompt_text, speaker.prompt_language, one_off=not cacheable
         )
         try:
-            jobs = model.synthesizer.jobs(options.text, reference, self.params(options))
-        except GptSovitsError as err:
-            raise from_model_error(err) from None
+            jobs = model.jobs(options.text, reference, self.params(options))
         except ValueError as err:
             raise UnsupportedError(str(err)) from None
+        except Exception as err:
+            raise _api_error(err) from None
         gap = np.zeros(round(model.sample_rate * options.fragment_interval_s), dtype=np.float32)
         out_rate = output_rate(options.format, model.sample_rate, options.sample_rate)
         key = self._cache_key(options, speaker, model) if cacheable else None
-        return _Plan(options, model, jobs, gap, out_rate, key)
+        report = SynthesisReport(speaker=speaker.id, model=speaker.model, text_chars=len(options.text))
+        return _Plan(options, model, jobs, gap, out_rate, key, report)
 
     def _check_room(self, model: VoiceModel) -> None:
         """429 when ``max_queue`` requests are in progress already."""
@@ -216,32 +212,45 @@ class SynthesisService:
             self.metrics.rejected.labels(reason="queue_full").inc()
             raise OverloadedError(
                 f"{self.active} requests are in progress (limit {self.max_queue}); retry later",
-                retry_after_s=model.gpt.retry_after_s(),
+                retry_after_s=model.retry_after_s(),
             )
+
+    def _admit(self, model: VoiceModel) -> Callable[[], None]:
+        """Count a request against ``max_queue`` from now; returns its (idempotent) release."""
+        self._check_room(model)
+        self.active += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self.active -= 1
+
+        return release
 
     @contextmanager
     def _admitted(self, model: VoiceModel) -> Iterator[None]:
-        """Count the request against ``max_queue`` while it runs; 429 when there is no room."""
-        self._check_room(model)
-        self.active += 1
+        release = self._admit(model)
         try:
             yield
         finally:
-            self.active -= 1
+            release()
 
-    def _account(self, plan: _Plan, record: SynthesisRecord, pieces: list[SentenceAudio]) -> None:
+    def _account(self, plan: _Plan, pieces: list[SentenceAudio]) -> None:
         samples = sum(p.wave.shape[0] + plan.fragment.shape[0] for p in pieces)
         audio_s = samples / plan.model.sample_rate
-        record.sentences += len(pieces)
-        record.audio_s += audio_s
-        record.batch_size = max([record.batch_size, *(p.batch_size for p in pieces)])
+        report = plan.report
+        report.sentences += len(pieces)
+        report.audio_s += audio_s
+        report.batch_size = max([report.batch_size, *(p.batch_size for p in pieces)])
         self.metrics.audio_seconds.inc(audio_s)
 
-    def _observe_speed(self, record: SynthesisRecord, spent_s: float) -> None:
-        if record.audio_s > 0:
-            self.metrics.real_time_factor.observe(spent_s / record.audio_s)
+    def _observe_speed(self, report: SynthesisReport, spent_s: float) -> None:
+        if report.audio_s > 0:
+            self.metrics.real_time_factor.observe(spent_s / report.audio_s)
 
-    def _cached(self, plan: _Plan, record: SynthesisRecord) -> bytes | None:
+    def _cached(self, plan: _Plan) -> bytes | None:
         if plan.key is None:
             return None
         body = self.cache.get(plan.key)
@@ -249,7 +258,7 @@ class SynthesisService:
             self.metrics.cache_misses.inc()
             return None
         self.metrics.cache_hits.inc()
-        record.cache_hit = True
+        plan.report.cache_hit = True
         return body
 
     def _store(self, plan: _Plan, body: bytes) -> None:
@@ -265,103 +274,120 @@ class SynthesisService:
     # --- whole responses ----------------------------------------------------------------------
 
     async def synthesize(
-        self, options: SynthesisOptions, speaker: Speaker, record: SynthesisRecord, *, cacheable: bool = True
+        self, options: SynthesisOptions, speaker: Speaker, *, cacheable: bool = True
     ) -> AudioResult:
         """The whole audio of a request (from the cache when repeated with a fixed seed)."""
-        plan = self.plan(options, speaker, cacheable)
+        plan = self._plan(options, speaker, cacheable)
         media_type = FORMATS[options.format].media_type
-        cached = self._cached(plan, record)
+        cached = self._cached(plan)
         if cached is not None:
-            return AudioResult(cached, media_type, plan.out_rate)
+            return AudioResult(cached, media_type, plan.out_rate, plan.report)
         with self._admitted(plan.model):
             started = time.monotonic()
             lease = plan.model.lease()
             try:
                 pieces = await plan.model.sentences(plan.jobs, started + self.request_timeout_s)
-            except ExceptionGroup as group:
-                raise self._first_error(group) from None
+            except Exception as err:
+                raise _api_error(err, speaker) from None
             finally:
                 lease.release()
-            self._account(plan, record, pieces)
-            self._observe_speed(record, time.monotonic() - started)
+            self._account(plan, pieces)
+            self._observe_speed(plan.report, time.monotonic() - started)
             wave = self._join(plan, pieces)
             body = await asyncio.to_thread(
                 encode, wave, plan.model.sample_rate, options.format, plan.out_rate
             )
         self._store(plan, body)
-        return AudioResult(body, media_type, plan.out_rate)
-
-    @staticmethod
-    def _first_error(group: BaseExceptionGroup[Exception]) -> BaseException:
-        errors = list(_leaves(group))
-        for err in errors:
-            api = translate(err)
-            if api is not None:
-                return api
-        return errors[0]
+        return AudioResult(body, media_type, plan.out_rate, plan.report)
 
     # --- streaming ----------------------------------------------------------------------------
 
-    def stream(
-        self, options: SynthesisOptions, speaker: Speaker, record: SynthesisRecord, *, cacheable: bool = True
+    async def stream(
+        self, options: SynthesisOptions, speaker: Speaker, *, cacheable: bool = True
     ) -> AudioStream:
-        """Audio sentence by sentence; a WAV stream starts with a header of unknown length."""
-        plan = self.plan(options, speaker, cacheable)
+        """Audio sentence by sentence; a WAV stream starts with a header of unknown length.
+
+        The request is admitted (it counts against ``max_queue`` and holds its model) from this
+        call until ``release``; the first sentence is synthesised before this returns, so its
+        failure is still an error answer rather than a broken stream.
+        """
+        plan = self._plan(options, speaker, cacheable)
         media_type = FORMATS[options.format].media_type
-        cached = self._cached(plan, record)
+        cached = self._cached(plan)
         if cached is not None:
-            return AudioStream(_once(cached), media_type, plan.out_rate, release=lambda: None)
-        self._check_room(plan.model)  # now, so the client gets a 429 rather than an empty stream
-        # Held from now, not from the first chunk: a swap in between must not stop the model.
+            return AudioStream(_once(cached), media_type, plan.out_rate, plan.report, release=lambda: None)
+        release_slot = self._admit(plan.model)
         lease = plan.model.lease()
-        return AudioStream(self._stream_chunks(plan, record, lease), media_type, plan.out_rate, lease.release)
+
+        def release() -> None:
+            lease.release()
+            release_slot()
+
+        started = time.monotonic()
+        pieces = plan.model.stream(plan.jobs, started + self.request_timeout_s)
+        try:
+            first = await anext(pieces)
+        except BaseException as err:
+            await pieces.aclose()
+            release()
+            if isinstance(err, Exception):
+                raise _api_error(err, speaker) from None
+            raise
+        chunks = self._stream_chunks(plan, first, pieces, started, release)
+        return AudioStream(chunks, media_type, plan.out_rate, plan.report, release)
 
     async def _stream_chunks(
-        self, plan: _Plan, record: SynthesisRecord, lease: ModelLease
+        self,
+        plan: _Plan,
+        first: SentenceAudio,
+        rest: AsyncGenerator[SentenceAudio, None],
+        started: float,
+        release: Callable[[], None],
     ) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in self._stream_audio(plan, record):
-                yield chunk
-        finally:
-            lease.release()
-
-    async def _stream_audio(self, plan: _Plan, record: SynthesisRecord) -> AsyncIterator[bytes]:
         options = plan.options
         rate = plan.model.sample_rate
         header = wav_header(plan.out_rate) if options.format == "wav" else b""
-        pieces: list[SentenceAudio] = []
-        with self._admitted(plan.model):
-            started = time.monotonic()
-            try:
-                async for piece in plan.model.stream(plan.jobs, started + self.request_timeout_s):
-                    chunk = np.concatenate([piece.wave, plan.fragment])
-                    pcm = await asyncio.to_thread(encode, chunk, rate, "pcm", plan.out_rate)
-                    self._account(plan, record, [piece])
-                    pieces.append(piece)
-                    yield header + pcm
-                    header = b""
-            except Exception as err:
-                # The status line is gone already: all a client can see is a short stream.
-                api = translate(err)
-                log.error(
-                    "stream ended early",
-                    extra={"error": str(api or err), "sentences_sent": len(pieces)},
-                    exc_info=api is None,
-                )
-                return
-            self._observe_speed(record, time.monotonic() - started)
+        sent: list[SentenceAudio] = []
+        piece: SentenceAudio | None = first
+        try:
+            while piece is not None:
+                chunk = np.concatenate([piece.wave, plan.fragment])
+                pcm = await asyncio.to_thread(encode, chunk, rate, "pcm", plan.out_rate)
+                self._account(plan, [piece])
+                sent.append(piece)
+                yield header + pcm
+                header = b""
+                try:
+                    piece = await anext(rest)
+                except StopAsyncIteration:
+                    piece = None
+                except Exception as err:
+                    api = translate(err)
+                    log.error(
+                        "stream aborted",
+                        extra={"error": str(api or err), "sentences_sent": len(sent)},
+                        exc_info=api is None,
+                    )
+                    raise StreamAbortedError(str(api or err)) from err
+            self._observe_speed(plan.report, time.monotonic() - started)
+        finally:
+            await rest.aclose()
+            release()
         if plan.key is not None:
-            wave = self._join(plan, pieces)
+            wave = self._join(plan, sent)
             self._store(plan, await asyncio.to_thread(encode, wave, rate, options.format, plan.out_rate))
+
+
+def _api_error(err: BaseException, speaker: Speaker | None = None) -> ApiError:
+    """The answer for a failure below; a speaker's unusable files are named by its id."""
+    api = translate(err, field=None if speaker is None else "speaker_id")
+    if api is None:
+        log.error("synthesis failed", exc_info=err)
+        return InternalError("internal error; see the server log")
+    if speaker is not None and api.field == "speaker_id":
+        api.message = f"speaker {speaker.id!r} cannot be used: {api.message}"
+    return api
 
 
 async def _once(body: bytes) -> AsyncIterator[bytes]:
     yield body
-
-
-def _leaves(group: BaseExceptionGroup[Exception]) -> Iterator[Exception]:
-    for err in group.exceptions:
-        if isinstance(err, BaseExceptionGroup):
-            yield from _leaves(err)
-        else:
-            yield err

@@ -14,13 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import soundfile as sf
-from fastapi import UploadFile
 
 from gpt_sovits.ssl import PROMPT_MAX_SAMPLES, PROMPT_MIN_SAMPLES, SSL_SAMPLE_RATE
-from voice_server.errors import InvalidInputError, PayloadTooLargeError
+from voice_server.errors import InvalidInputError
 
 FIELD = "ref_audio"
-_READ_CHUNK = 256 * 1024
 MIN_SECONDS = PROMPT_MIN_SAMPLES / SSL_SAMPLE_RATE
 MAX_SECONDS = PROMPT_MAX_SAMPLES / SSL_SAMPLE_RATE
 
@@ -36,16 +34,6 @@ class StoredClip:
     def remove(self) -> None:
         """Delete the clip and its folder."""
         shutil.rmtree(self.path.parent, ignore_errors=True)
-
-
-async def read_bounded(upload: UploadFile, max_bytes: int) -> bytes:
-    """The upload's bytes; 413 naming the field as soon as they exceed ``max_bytes``."""
-    data = bytearray()
-    while chunk := await upload.read(_READ_CHUNK):
-        data.extend(chunk)
-        if len(data) > max_bytes:
-            raise PayloadTooLargeError(f"the reference clip exceeds {max_bytes} bytes", field=FIELD)
-    return bytes(data)
 
 
 def check_clip(data: bytes) -> tuple[float, int, str]:

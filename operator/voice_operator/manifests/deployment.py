@@ -88,10 +88,15 @@ def _probe(path: str, failure_threshold: int, period: int = _PROBE_PERIOD_S) -> 
 
 
 def probes(spec: VoiceServiceSpec) -> dict[str, Any]:
-    """Startup (long: model loading), liveness and readiness probes on the server's paths."""
+    """Startup (long: model loading), liveness and readiness probes on the server's paths.
+
+    The startup probe asks ``/startup``, which passes only once the model is loaded and warm (or
+    its load failed): a load that hangs is restarted after ``startupTimeoutSeconds``, and a load
+    that fails is left to the liveness probe at once.
+    """
     startup_failures = -(-spec.startup_timeout_seconds // _PROBE_PERIOD_S)  # ceiling division
     return {
-        "startupProbe": _probe(c.LIVENESS_PATH, startup_failures),
+        "startupProbe": _probe(c.STARTUP_PATH, startup_failures),
         "livenessProbe": _probe(c.LIVENESS_PATH, 3),
         "readinessProbe": _probe(c.READINESS_PATH, 2, period=5),
     }

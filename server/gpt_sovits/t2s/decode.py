@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from gpt_sovits import defaults
 from gpt_sovits.t2s.kv_cache import KVCache
 from gpt_sovits.t2s.model import Segment, Text2SemanticDecoder, prefix_mask
 from gpt_sovits.t2s.sampling import sample
@@ -35,13 +36,13 @@ MAX_DECODE_STEPS = 1500
 class SamplingParams:
     """Sampler settings of one request (the official API defaults)."""
 
-    top_k: int = 15
-    top_p: float = 1.0
-    temperature: float = 1.0
-    repetition_penalty: float = 1.35
+    top_k: int = defaults.TOP_K
+    top_p: float = defaults.TOP_P
+    temperature: float = defaults.TEMPERATURE
+    repetition_penalty: float = defaults.REPETITION_PENALTY
 
     @classmethod
-    def greedy(cls, repetition_penalty: float = 1.35) -> SamplingParams:
+    def greedy(cls, repetition_penalty: float = defaults.REPETITION_PENALTY) -> SamplingParams:
         """Deterministic decoding (top_k = 1), as used by the conformance fixtures."""
         return cls(top_k=1, top_p=1.0, temperature=1.0, repetition_penalty=repetition_penalty)
 

@@ -16,10 +16,12 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from server_api_helpers import StageGate
 
 from gpt_sovits.demo import ensure_demo_bundle
 from voice_server.app import create_app
 from voice_server.settings import ServerSettings
+from voice_server.state import ServerState
 
 
 class RunningServer:
@@ -31,8 +33,11 @@ class RunningServer:
             self.port = int(sock.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = create_app(settings)
+        self.state: ServerState = self.app.state.server
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on")
         self.server = uvicorn.Server(config)
+        # api_v2's /control?command=exit stops this embedded server as SIGTERM stops the CLI's.
+        self.state.request_exit = lambda: setattr(self.server, "should_exit", True)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def start(self) -> None:
@@ -52,7 +57,7 @@ class RunningServer:
                 if body["status"] == "ready":
                     return
                 if body["status"] == "failed":
-                    raise RuntimeError(f"server failed to load: {self.app.state.load_error}")
+                    raise RuntimeError(f"server failed to load: {self.state.failure}")
                 time.sleep(0.1)
         raise RuntimeError("server did not become ready")
 
@@ -101,6 +106,12 @@ def demo_server(demo_settings: dict[str, Any]) -> Iterator[RunningServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _open_stage_gates() -> Iterator[None]:
+    yield
+    StageGate.open_all()
 
 
 @pytest.fixture

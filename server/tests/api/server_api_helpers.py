@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -62,3 +65,51 @@ class ServerProcess:
                 pass
             time.sleep(0.2)
         raise AssertionError(f"server not ready:\n{self.log.read_text()[-4000:]}")
+
+
+class StageGate:
+    """Holds every batch of one model stage until the test opens the gate.
+
+    ``entered`` is set when a batch reaches the stage, so a test knows a request is in progress
+    (rather than assuming a synthesis takes longer than some sleep).
+    """
+
+    #: Every gate not yet opened; the API tests' conftest opens them all after each test.
+    live: ClassVar[list[StageGate]] = []
+
+    def __init__(self, batcher: Any) -> None:
+        StageGate.live.append(self)
+        self.entered = threading.Event()
+        self._open = threading.Event()
+        self._batcher = batcher
+        self._inner = batcher._run_batch
+        batcher._run_batch = self._run
+
+    def _run(self, items: Any) -> Any:
+        self.entered.set()
+        assert self._open.wait(60), "the test never opened the gate"
+        return self._inner(items)
+
+    def wait_entered(self, timeout_s: float = 30) -> None:
+        assert self.entered.wait(timeout_s), "no batch reached the stage"
+
+    def open(self) -> None:
+        self._open.set()
+
+    def remove(self) -> None:
+        self.open()
+        self._batcher._run_batch = self._inner
+
+    @classmethod
+    def open_all(cls) -> None:
+        """Open every gate (a failing test must not leave a stage's worker blocked)."""
+        while cls.live:
+            cls.live.pop().open()
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float = 10) -> None:
+    """Poll ``condition`` until it holds (a bounded wait for state another thread changes)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition never held"
+        time.sleep(0.01)

@@ -5,27 +5,47 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 
-from voice_server.batcher import Batcher, BatcherOverloadedError, BatcherStoppedError
+from voice_server.engine.batcher import (
+    Batcher,
+    BatcherFailedError,
+    BatcherOverloadedError,
+    BatcherStoppedError,
+)
 
 
 class Recorder:
-    """A batch function that doubles numbers and records the batches it saw."""
+    """A batch function that doubles numbers and records the batches it saw.
 
-    def __init__(self, delay_s: float = 0.0, gate: threading.Event | None = None) -> None:
+    With a ``gate`` it blocks until the gate opens; ``entered`` is set as each batch starts, so a
+    test waits for "a batch is running" instead of sleeping and hoping.
+    """
+
+    def __init__(self, gate: threading.Event | None = None) -> None:
         self.batches: list[list[int]] = []
-        self.delay_s = delay_s
         self.gate = gate
+        self.entered = threading.Event()
 
     def __call__(self, items: Sequence[int]) -> list[int | BaseException]:
+        self.entered.set()
         if self.gate is not None:
-            self.gate.wait(timeout=10)
-        time.sleep(self.delay_s)
+            assert self.gate.wait(timeout=10), "the test never opened the gate"
         self.batches.append(list(items))
         return [ValueError(f"bad {i}") if i < 0 else i * 2 for i in items]
+
+    async def wait_entered(self) -> None:
+        assert await asyncio.to_thread(self.entered.wait, 10), "no batch started"
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    """Yield to the event loop until ``condition`` holds (bounded: a test must never hang)."""
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, "condition never held"
+        await asyncio.sleep(0)
 
 
 def _batcher(fn: Recorder, **overrides: float) -> Batcher[int, int]:
@@ -69,9 +89,9 @@ def test_full_queue_raises_overloaded_with_retry_after() -> None:
         batcher = _batcher(fn, max_batch_size=1, max_delay_s=0, max_queue=2)
         batcher.start()
         running = asyncio.ensure_future(batcher.submit(1))
-        await asyncio.sleep(0.05)  # the first item is now running, blocked on the gate
+        await fn.wait_entered()  # the first item is now running, blocked on the gate
         queued = [asyncio.ensure_future(batcher.submit(i)) for i in (2, 3)]
-        await asyncio.sleep(0)
+        await _until(lambda: batcher.depth == 2)
         with pytest.raises(BatcherOverloadedError) as refused:
             await batcher.submit(4)
         gate.set()
@@ -91,9 +111,9 @@ def test_cancelled_caller_costs_no_compute() -> None:
         batcher = _batcher(fn, max_batch_size=1, max_delay_s=0)
         batcher.start()
         first = asyncio.ensure_future(batcher.submit(1))
-        await asyncio.sleep(0.05)
+        await fn.wait_entered()
         gone = asyncio.ensure_future(batcher.submit(2))
-        await asyncio.sleep(0.01)
+        await _until(lambda: batcher.depth == 1)
         gone.cancel()  # the client disconnected while queued
         gate.set()
         assert await first == 2
@@ -113,7 +133,7 @@ def test_deadline_expires_while_queued() -> None:
         batcher = _batcher(fn, max_batch_size=1, max_delay_s=0)
         batcher.start()
         first = asyncio.ensure_future(batcher.submit(1))
-        await asyncio.sleep(0.05)
+        await fn.wait_entered()
         with pytest.raises(TimeoutError):
             await batcher.submit(2, timeout_s=0.05)
         gate.set()
@@ -154,7 +174,7 @@ def test_a_failing_batch_fails_each_of_its_callers() -> None:
 
 
 def test_stop_drains_queued_work_then_refuses() -> None:
-    fn = Recorder(delay_s=0.02)
+    fn = Recorder()
 
     async def scenario() -> list[int]:
         batcher = _batcher(fn, max_batch_size=2)
@@ -170,17 +190,57 @@ def test_stop_drains_queued_work_then_refuses() -> None:
 
 
 def test_event_loop_stays_responsive_while_a_batch_computes() -> None:
-    fn = Recorder(delay_s=0.3)
+    # The batch blocks until a coroutine on the event loop opens its gate: on the loop's own
+    # thread it would block the loop and the gate would never open (the Recorder then fails).
+    gate = threading.Event()
+    fn = Recorder(gate=gate)
 
     async def scenario() -> int:
         batcher = _batcher(fn)
         batcher.start()
-        ticks = 0
         work = asyncio.ensure_future(batcher.submit(1))
-        while not work.done():
-            await asyncio.sleep(0.01)
-            ticks += 1
+        await fn.wait_entered()
+        gate.set()
+        result = await work
         await batcher.stop()
-        return ticks
+        return result
 
-    assert asyncio.run(scenario()) >= 10
+    assert asyncio.run(scenario()) == 2
+
+
+@pytest.mark.parametrize("fault", ["on_batch", "result_count"])
+def test_a_dying_loop_fails_what_it_holds_at_once_and_refuses_more(fault: str) -> None:
+    # A fault outside the per-batch try: the observer callback, or a batch function that returns
+    # the wrong number of results (the strict zip). Before, every caller waited for its deadline.
+    failures: list[BatcherFailedError] = []
+
+    def short_results(items: Sequence[int]) -> list[int]:
+        return [i * 2 for i in items][:-1]
+
+    def observer(waits: list[float]) -> None:
+        raise RuntimeError("observer broke")
+
+    async def scenario() -> tuple[list[object], BaseException]:
+        batcher: Batcher[int, int] = Batcher(
+            short_results if fault == "result_count" else Recorder(),
+            max_batch_size=2,
+            max_delay_s=0.01,
+            max_queue=10,
+            on_batch=observer if fault == "on_batch" else (lambda _: None),
+            on_failure=failures.append,
+        )
+        batcher.start()
+        held = [batcher.submit(i, timeout_s=60) for i in range(5)]
+        results = await asyncio.wait_for(asyncio.gather(*held, return_exceptions=True), 10)
+        with pytest.raises(BatcherFailedError) as later:
+            await batcher.submit(9, timeout_s=60)
+        await batcher.stop()
+        return list(results), later.value
+
+    results, later = asyncio.run(scenario())
+    # Items whose result was handed out before the fault keep it; every other one fails at once.
+    assert all(isinstance(r, BatcherFailedError | int) for r in results), results
+    assert any(isinstance(r, BatcherFailedError) for r in results)
+    assert len(failures) == 1
+    assert later is failures[0]
+    assert "RuntimeError" in str(later) or "ValueError" in str(later)

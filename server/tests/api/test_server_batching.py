@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import concurrent.futures
-import time
+import json
+import socket
 
 import httpx
-import pytest
-from server_api_helpers import metric_value
+from server_api_helpers import StageGate, metric_value, wait_until
 
 TEXTS = [
     "The first request.",
@@ -57,11 +57,25 @@ def test_concurrent_requests_batch_and_equal_their_unbatched_results(serve, demo
 def test_full_queue_answers_429_with_retry_after_and_never_5xx(serve, demo_settings) -> None:
     server = serve(**demo_settings, cache_enabled=False, max_queue=2, max_batch_size=1)
     server.wait_ready()
-    bodies = [{"text": f"Overload number {i}.", "speaker_id": "demo", "seed": i} for i in range(10)]
-    responses = _post_all(server.url, bodies)
-    statuses = sorted(r.status_code for r in responses)
-    assert set(statuses) == {200, 429}
-    refused = [r for r in responses if r.status_code == 429]
+    gate = StageGate(server.state.registry.get("default").gpt)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        admitted = [
+            pool.submit(
+                httpx.post,
+                f"{server.url}/api/v1/tts",
+                json={"text": f"Held {i}.", "speaker_id": "demo"},
+                timeout=120,
+            )
+            for i in range(2)
+        ]
+        gate.wait_entered()
+        wait_until(lambda: server.state.synthesis.active == 2)
+        # The queue is full for as long as the gate is shut: every further request is refused.
+        bodies = [{"text": f"Overload number {i}.", "speaker_id": "demo", "seed": i} for i in range(6)]
+        refused = _post_all(server.url, bodies)
+        gate.open()
+        assert [f.result().status_code for f in admitted] == [200, 200]
+    assert [r.status_code for r in refused] == [429] * len(bodies)
     assert all(int(r.headers["retry-after"]) >= 1 for r in refused)
     assert all(r.json()["error"]["code"] == "overloaded" for r in refused)
     metrics = httpx.get(f"{server.url}/metrics").text
@@ -69,44 +83,44 @@ def test_full_queue_answers_429_with_retry_after_and_never_5xx(serve, demo_setti
 
 
 def test_client_disconnect_frees_its_slot(serve, demo_settings) -> None:
-    server = serve(
-        **{**demo_settings, "max_tokens_per_sentence": 60}, cache_enabled=False, max_queue=1, max_batch_size=2
-    )
+    server = serve(**demo_settings, cache_enabled=False, max_queue=1, max_batch_size=1)
     server.wait_ready()
+    model = server.state.registry.get("default")
+    gate = StageGate(model.gpt)
     long_text = " ".join(f"Sentence number {i} goes here." for i in range(12))
-    with httpx.Client(timeout=0.5) as impatient, pytest.raises(httpx.ReadTimeout):
-        impatient.post(f"{server.url}/api/v1/tts", json={"text": long_text, "speaker_id": "demo"})
-    service = server.app.state.synthesis
-    deadline = time.monotonic() + 10
-    while service.active and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert service.active == 0
+    body = json.dumps({"text": long_text, "speaker_id": "demo"}).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as impatient:
+        impatient.sendall(
+            b"POST /api/v1/tts HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        gate.wait_entered()  # its first sentence is decoding, the others are queued
+    # The client has gone away mid-request.
+    wait_until(lambda: server.state.synthesis.active == 0)
+    gate.remove()
     # With max_queue=1 a new request is admitted only because the abandoned one left.
     follow_up = httpx.post(
         f"{server.url}/api/v1/tts", json={"text": "Next.", "speaker_id": "demo", "seed": 1}, timeout=60
     )
     assert follow_up.status_code == 200
     # Its queued sentences were dropped rather than decoded.
-    model = server.app.state.engine.get("default")
-    assert model.gpt._queue.dropped > 0
+    assert model.gpt.dropped > 0
 
 
 def test_probes_answer_while_the_model_is_busy(serve, demo_settings) -> None:
-    server = serve(**{**demo_settings, "max_tokens_per_sentence": 60}, cache_enabled=False)
+    server = serve(**demo_settings, cache_enabled=False)
     server.wait_ready()
-    long_text = " ".join(f"Busy sentence {i}." for i in range(10))
+    gate = StageGate(server.state.registry.get("default").gpt)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         busy = pool.submit(
-            httpx.post,
-            f"{server.url}/api/v1/tts",
-            json={"text": long_text, "speaker_id": "demo"},
-            timeout=120,
+            httpx.post, f"{server.url}/api/v1/tts", json={"text": "Busy.", "speaker_id": "demo"}, timeout=120
         )
-        while not server.app.state.synthesis.active:
-            time.sleep(0.01)
+        gate.wait_entered()  # the model is computing (held) right now
         health = httpx.get(f"{server.url}/health", timeout=5)
         metrics = httpx.get(f"{server.url}/metrics", timeout=5)
-        still_busy = server.app.state.synthesis.active
+        still_busy = server.state.synthesis.active
+        gate.open()
         assert busy.result().status_code == 200
     assert health.status_code == metrics.status_code == 200
     assert still_busy == 1
@@ -114,17 +128,13 @@ def test_probes_answer_while_the_model_is_busy(serve, demo_settings) -> None:
 
 
 def test_request_past_its_deadline_is_503_timeout(serve, demo_settings) -> None:
-    server = serve(
-        **{**demo_settings, "max_tokens_per_sentence": 60}, cache_enabled=False, request_timeout_s=0.3
-    )
+    server = serve(**demo_settings, cache_enabled=False, request_timeout_s=0.5)
     server.wait_ready()
-    long_text = " ".join(f"Slow sentence {i}." for i in range(12))
+    gate = StageGate(server.state.registry.get("default").gpt)  # shut until the deadline passed
     response = httpx.post(
-        f"{server.url}/api/v1/tts", json={"text": long_text, "speaker_id": "demo"}, timeout=60
+        f"{server.url}/api/v1/tts", json={"text": "Slow.", "speaker_id": "demo"}, timeout=60
     )
+    gate.open()
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "timeout"
-    deadline = time.monotonic() + 10
-    while server.app.state.synthesis.active and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.app.state.synthesis.active == 0
+    wait_until(lambda: server.state.synthesis.active == 0)

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from voice_server.body_limit import BodyLimitMiddleware
+from voice_server.api.body_limit import BodyLimitMiddleware
 
 
 async def _echo_size(request: Request) -> JSONResponse:

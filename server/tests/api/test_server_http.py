@@ -7,19 +7,13 @@ from pathlib import Path
 import httpx
 
 
-def test_a_server_without_weights_is_alive_but_not_ready(serve, client: httpx.Client) -> None:
+def test_a_server_without_weights_is_alive_started_but_not_ready(serve, client: httpx.Client) -> None:
     server = serve()
     assert client.get(f"{server.url}/health").json() == {"status": "ok"}
     response = client.get(f"{server.url}/ready")
-    assert (response.status_code, response.json()) == (503, {"status": "no model"})
-
-
-def test_ready_reports_draining(serve, client: httpx.Client) -> None:
-    server = serve()
-    server.app.state.draining = True
-    response = client.get(f"{server.url}/ready")
-    assert response.status_code == 503
-    assert response.json() == {"status": "draining"}
+    assert (response.status_code, response.json()) == (503, {"status": "no model", "models": {}})
+    # Start-up is over (it waits for PUT /admin/models/default): the startup probe passes.
+    assert client.get(f"{server.url}/startup").status_code == 200
 
 
 def test_metrics_count_requests_by_route_template_and_status(serve, client: httpx.Client) -> None:
@@ -71,7 +65,16 @@ def test_speakers_are_listed_from_the_file(serve, client: httpx.Client, tmp_path
     speakers.write_text("- {id: narrator, name: Narrator, refAudio: n.wav, promptLanguage: en}\n")
     body = client.get(f"{serve(speakers_file=speakers).url}/api/v1/speakers").json()
     assert body == {
-        "speakers": [{"id": "narrator", "name": "Narrator", "language": "en", "model": "default"}]
+        "speakers": [
+            {
+                "id": "narrator",
+                "name": "Narrator",
+                "language": "en",
+                "model": "default",
+                "model_version": None,  # no model is loaded
+                "problem": None,
+            }
+        ]
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from voice_server.scheduler import BatchQueue, Entry, QueueFullError
+from voice_server.engine.queue import BatchQueue, Entry, QueueFullError
 
 
 def _queue(costs: list[int], max_queue: int = 100) -> BatchQueue[int]:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import yaml
+from server_api_helpers import StageGate, wait_until
 
 from gpt_sovits.demo import ensure_demo_bundle, synthetic_reference
 
@@ -111,19 +112,26 @@ def test_model_swap_is_atomic_per_request(serve, demo_settings, tmp_path: Path) 
         models = http.get(f"{server.url}/admin/models", headers=KEY).json()["models"]
         assert [(m["name"], m["generation"]) for m in models] == [("default", 1)]
         old = {seed: _pcm(server.url, seed, http) for seed in range(4)}
+        old_model = server.state.registry.get("default")
+        gate = StageGate(old_model.gpt)  # holds the requests below on the old model
         new_spec = {"gpt_weights": str(other.gpt_weights), "sovits_weights": str(other.sovits_weights)}
-        with concurrent.futures.ThreadPoolExecutor(max_workers=9) as pool:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
             during = [pool.submit(_pcm, server.url, seed % 4, http) for seed in range(8)]
-            swap = pool.submit(http.put, f"{server.url}/admin/models/default", json=new_spec, headers=KEY)
+            gate.wait_entered()
+            wait_until(lambda: server.state.synthesis.active == 8)
+            # The swap completes while all eight are in flight on the old model ...
+            swapped = http.put(f"{server.url}/admin/models/default", json=new_spec, headers=KEY)
+            assert swapped.status_code == 200, swapped.text
+            assert swapped.json()["generation"] == 2
+            assert server.state.synthesis.active == 8
+            new = {seed: _pcm(server.url, seed, http) for seed in range(4)}  # served by the new one
+            gate.open()  # ... and they finish after it
             results = [(seed % 4, future.result()) for seed, future in enumerate(during)]
-            swapped = swap.result()
-        assert swapped.status_code == 200, swapped.text
-        assert swapped.json()["generation"] == 2
-        new = {seed: _pcm(server.url, seed, http) for seed in range(4)}
+    assert server.state.registry.get("default") is not old_model
     assert all(old[seed] != new[seed] for seed in old)
-    # Every response during the swap is wholly the old model's or wholly the new one's.
+    # Requests admitted before the swap are wholly the old model's, never a mix.
     for seed, audio in results:
-        assert audio in (old[seed], new[seed])
+        assert audio == old[seed]
 
 
 def test_models_can_be_added_used_and_removed(serve, demo_settings, tmp_path: Path) -> None:
@@ -177,7 +185,7 @@ def test_upload_audio_is_never_cached(demo_server) -> None:
 
 
 def test_uploads_never_evict_the_speakers_reference_features(demo_server) -> None:
-    synthesizer = demo_server.app.state.engine.get("default").synthesizer
+    synthesizer = demo_server.state.registry.get("default").synthesizer
     demo = {"text": "Still cached?", "speaker_id": "demo", "format": "pcm"}
     assert httpx.post(f"{demo_server.url}/api/v1/tts", json=demo, timeout=60).status_code == 200
     before = synthesizer.reference_computations

@@ -143,7 +143,7 @@ def test_pipeline_errors_are_per_job(synth: Synthesizer, voice: VoiceReference, 
     jobs = [
         SentenceJob("你好。", VoiceReference(tmp_path / "missing.wav", "你好。", "zh"), _params()),
         good,
-        SentenceJob("こんにちは。", voice, _params(language="ja")),
+        SentenceJob("こんにちは。", voice, _params(language="xx")),
         SentenceJob("。。。", voice, _params()),
     ]
     results = synth.synthesize_batch(jobs)
@@ -160,8 +160,8 @@ def test_pipeline_request_errors(synth: Synthesizer, voice: VoiceReference, tmp_
         synth.synthesize("", voice, _params())
     with pytest.raises(TextError):
         synth.synthesize("  \n", voice, _params())
-    with pytest.raises(UnsupportedLanguageError, match="'ja'"):
-        synth.synthesize("こんにちは。", voice, _params(language="ja"))
+    with pytest.raises(UnsupportedLanguageError, match="'xx'"):
+        synth.synthesize("こんにちは。", voice, _params(language="xx"))
     with pytest.raises(AudioError, match=r"nowhere\.wav: reference audio file not found"):
         synth.synthesize("你好。", VoiceReference(tmp_path / "nowhere.wav", "你好。"), _params())
     with pytest.raises(TextError, match="unknown text split method"):

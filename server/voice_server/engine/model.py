@@ -1,21 +1,21 @@
-"""Loaded voice models, each with its two batching stages, and the registry that swaps them.
+"""One loaded voice model with its two batching stages, and the lease a request holds on it.
 
 A :class:`VoiceModel` is one GPT/SoVITS weight pair loaded into a :class:`~gpt_sovits.pipeline.
 Synthesizer`, plus a GPT batcher (sentences of concurrent requests decode together) and a SoVITS
-batcher (semantic ids → audio). It is never modified after it is built. Loading new weights
-builds a new ``VoiceModel`` and swaps the registry entry in one assignment; a request resolves
-its model once, at the start, and keeps that object to the end. So a swap never mixes two voices
-in one response (the official server's shared mutable model does), and requests already queued on
-the old model finish on it before its batchers stop.
+batcher (semantic ids → audio). It is never modified after it is built: loading new weights builds
+a new one (see :mod:`.registry`), and a request keeps the object it started with, under a
+:class:`ModelLease`, to its end. So a swap never mixes two voices in one response.
+
+Lease bookkeeping runs on the event loop only (an ``asyncio.Event`` is not thread-safe): releasing
+a lease from a worker thread raises.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +23,8 @@ import numpy as np
 import torch
 
 from gpt_sovits.errors import GptSovitsError
-from gpt_sovits.pipeline import SemanticSentence, SentenceJob, Synthesizer
-from voice_server.batcher import Batcher
+from gpt_sovits.pipeline import SemanticSentence, SentenceJob, SynthesisParams, Synthesizer, VoiceReference
+from voice_server.engine.batcher import Batcher, BatcherFailedError
 from voice_server.metrics import ServerMetrics
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class ModelSpec:
     sovits_weights: Path
     bert_dir: Path | None = None
     hubert_dir: Path | None = None
+    sv_weights: Path | None = None  # speaker verification (v2Pro/v2ProPlus only)
 
 
 @dataclass(frozen=True)
@@ -90,10 +91,10 @@ class ModelLease:
         model._hold()
 
     def release(self) -> None:
-        """Give the model back."""
+        """Give the model back (on the event loop)."""
         if not self._released:
-            self._released = True
             self.model._unhold()
+            self._released = True
 
 
 class VoiceModel:
@@ -108,6 +109,7 @@ class VoiceModel:
         generation: int,
         batching: BatchingSettings,
         metrics: ServerMetrics,
+        on_failure: Callable[[BatcherFailedError], None] = lambda _: None,
     ) -> None:
         self.name = name
         self.spec = spec
@@ -124,6 +126,7 @@ class VoiceModel:
             max_delay_s=batching.max_delay_s,
             max_queue=stage_queue,
             on_batch=self._observer("gpt"),
+            on_failure=on_failure,
             name=f"gpt-{name}",
         )
         # SoVITS decodes one sentence at a time; grouping still lets it drain the queue without
@@ -134,8 +137,14 @@ class VoiceModel:
             max_delay_s=0.0,
             max_queue=stage_queue,
             on_batch=self._observer("sovits"),
+            on_failure=on_failure,
             name=f"sovits-{name}",
         )
+
+    @property
+    def version(self) -> str:
+        """The model version its SoVITS file declares (v2, v2Pro, v2ProPlus)."""
+        return str(getattr(self.synthesizer, "version", "v2"))
 
     @property
     def sample_rate(self) -> int:
@@ -151,14 +160,34 @@ class VoiceModel:
         """Hold this model for one request (both stages, every sentence)."""
         return ModelLease(self)
 
+    @property
+    def holders(self) -> int:
+        """Leases currently held."""
+        return self._holders
+
     def _hold(self) -> None:
+        asyncio.get_running_loop()  # raises off the loop thread
         self._holders += 1
         self._idle.clear()
 
     def _unhold(self) -> None:
+        asyncio.get_running_loop()  # raises off the loop thread
         self._holders -= 1
         if self._holders == 0:
             self._idle.set()
+
+    def retry_after_s(self) -> float:
+        """How long a refused request should wait before trying this model again."""
+        return self.gpt.retry_after_s()
+
+    @property
+    def failure(self) -> BatcherFailedError | None:
+        """Why a stage of this model stopped for good, or None while both run."""
+        return self.gpt.failure or self.sovits.failure
+
+    def jobs(self, text: str, reference: VoiceReference, params: SynthesisParams) -> list[SentenceJob]:
+        """The request's sentences as jobs for the stages (raises the model's errors)."""
+        return self.synthesizer.jobs(text, reference, params)
 
     async def wait_idle(self, timeout_s: float) -> bool:
         """Wait until no request holds the model; False when ``timeout_s`` passed first."""
@@ -216,11 +245,16 @@ class VoiceModel:
 
         The first failure cancels the request's other sentences.
         """
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(self.sentence(job, deadline)) for job in jobs]
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(self.sentence(job, deadline)) for job in jobs]
+        except ExceptionGroup as group:
+            raise _first_leaf(group) from None
         return [task.result() for task in tasks]
 
-    async def stream(self, jobs: Sequence[SentenceJob], deadline: float) -> AsyncIterator[SentenceAudio]:
+    async def stream(
+        self, jobs: Sequence[SentenceJob], deadline: float
+    ) -> AsyncGenerator[SentenceAudio, None]:
         """Sentences in order, each as soon as it is ready.
 
         Sentence i+1's GPT decode is queued when sentence i's finishes, so it overlaps sentence
@@ -245,112 +279,7 @@ class VoiceModel:
                 pending.cancel()
 
 
-class ModelNotLoadedError(LookupError):
-    """No model of that name is loaded."""
-
-
-class Engine:
-    """The loaded models by name; loading or replacing one never disturbs requests in flight."""
-
-    def __init__(
-        self,
-        batching: BatchingSettings,
-        metrics: ServerMetrics,
-        device: str,
-        precision: str,
-        retire_timeout_s: float,
-    ) -> None:
-        self._batching = batching
-        self._retire_timeout_s = retire_timeout_s
-        self._metrics = metrics
-        self._device = device
-        self._precision = precision
-        self._models: dict[str, VoiceModel] = {}
-        self._generations = itertools.count(1)
-        self._load_lock = asyncio.Lock()
-        self._retiring: set[asyncio.Task[None]] = set()
-
-    def get(self, name: str) -> VoiceModel:
-        """The current model called ``name``; :class:`ModelNotLoadedError` when there is none."""
-        model = self._models.get(name)
-        if model is None:
-            raise ModelNotLoadedError(name)
-        return model
-
-    def models(self) -> list[VoiceModel]:
-        """Every loaded model, by name."""
-        return [self._models[name] for name in sorted(self._models)]
-
-    @property
-    def queue_depth(self) -> int:
-        """Sentences waiting in all models' stages."""
-        return sum(model.queue_depth for model in self._models.values())
-
-    async def load(self, name: str, spec: ModelSpec) -> VoiceModel:
-        """Load ``spec`` off the event loop and make it the model called ``name``.
-
-        Raises the model package's error when a file is unusable; the previous model, if any,
-        then stays in service.
-        """
-        async with self._load_lock:
-            started = time.monotonic()
-            synthesizer = await asyncio.to_thread(
-                Synthesizer.load,
-                spec.gpt_weights,
-                spec.sovits_weights,
-                spec.bert_dir,
-                spec.hubert_dir,
-                self._device,
-                self._precision,
-            )
-            model = VoiceModel(
-                name,
-                spec,
-                synthesizer,
-                generation=next(self._generations),
-                batching=self._batching,
-                metrics=self._metrics,
-            )
-            model.start()
-            previous = self._models.get(name)
-            self._models[name] = model
-            if previous is not None:
-                self._retire(previous)
-            log.info(
-                "model loaded",
-                extra={
-                    "model": name,
-                    "generation": model.generation,
-                    "gpt_weights": str(spec.gpt_weights),
-                    "sovits_weights": str(spec.sovits_weights),
-                    "device": str(synthesizer.device),
-                    "seconds": round(time.monotonic() - started, 2),
-                },
-            )
-            return model
-
-    async def unload(self, name: str) -> None:
-        """Remove the model; its queued requests still finish."""
-        async with self._load_lock:
-            model = self._models.pop(name, None)
-            if model is None:
-                raise ModelNotLoadedError(name)
-            self._retire(model)
-        log.info("model unloaded", extra={"model": name})
-
-    def _retire(self, model: VoiceModel) -> None:
-        """Stop a replaced model once the requests holding it are done."""
-
-        async def retire() -> None:
-            if not await model.wait_idle(self._retire_timeout_s):
-                log.warning("retiring a model still in use", extra={"model": model.name})
-            await model.stop()
-
-        task = asyncio.get_running_loop().create_task(retire(), name=f"retire-{model.name}")
-        self._retiring.add(task)
-        task.add_done_callback(self._retiring.discard)
-
-    async def stop(self) -> None:
-        """Finish all queued work and stop every model."""
-        models, self._models = list(self._models.values()), {}
-        await asyncio.gather(*(model.stop() for model in models), *self._retiring)
+def _first_leaf(group: BaseExceptionGroup[Exception]) -> Exception:
+    """The first real error inside a (possibly nested) exception group."""
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first

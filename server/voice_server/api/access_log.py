@@ -1,8 +1,8 @@
 """Per-request id, metrics and access log: one JSON line per request, written when its body ends.
 
-Pure ASGI (not ``BaseHTTPMiddleware``) so a streamed response is timed to its last byte, the
-time to the first audio byte is measured where it leaves, and synthesis details recorded by the
-handler (``request.state.synthesis``) reach the log line.
+Pure ASGI (not ``BaseHTTPMiddleware``) so a streamed response is timed to its last byte and the
+time to the first audio byte is measured where it leaves. A synthesis route hands its
+:class:`~voice_server.synthesis.SynthesisReport` to :func:`note_synthesis`, and the line carries it.
 """
 
 from __future__ import annotations
@@ -18,12 +18,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voice_server.logs import request_id_var
 from voice_server.metrics import ServerMetrics
+from voice_server.synthesis import StreamAbortedError, SynthesisReport
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 # Probes and scrapes: counted, but neither timed nor logged (they would drown the log).
 _QUIET_ROUTES = frozenset({"/metrics", "/health", "/ready"})
 log = logging.getLogger("voice_server.access")
+# Where a request's synthesis report waits for its log line (this module's own scope key).
+_REPORT_KEY = "gsv.synthesis_report"
+
+
+def note_synthesis(scope: Scope, report: SynthesisReport) -> None:
+    """Attach what a synthesis did to the access log line of the request in ``scope``."""
+    scope[_REPORT_KEY] = report
 
 
 def route_label(scope: Scope) -> str:
@@ -45,7 +53,7 @@ class _Exchange:
         self.complete = False
 
 
-class RequestContextMiddleware:
+class AccessLogMiddleware:
     """Assigns the request id, counts and times the request, and logs it."""
 
     def __init__(self, app: ASGIApp, metrics: ServerMetrics) -> None:
@@ -68,7 +76,7 @@ class RequestContextMiddleware:
                 headers.append((REQUEST_ID_HEADER.lower().encode(), request_id.encode()))
                 message = {**message, "headers": headers}
                 content_type = Headers(raw=headers).get("content-type", "")
-                exchange.audio = content_type.startswith("audio/")
+                exchange.audio = content_type.startswith(("audio/", "text/event-stream"))
             elif message["type"] == "http.response.body":
                 if message.get("body") and exchange.first_body_at is None:
                     exchange.first_body_at = time.perf_counter()
@@ -79,6 +87,10 @@ class RequestContextMiddleware:
         token = request_id_var.set(request_id)
         try:
             await self.app(scope, receive, send_with_id)
+        except StreamAbortedError:
+            # Returning without the body's last message makes the server close the connection
+            # unterminated: the client sees a truncated stream as an error, never as complete.
+            pass
         finally:
             request_id_var.reset(token)
             self._record(scope, request_id, exchange, started)
@@ -103,7 +115,7 @@ class RequestContextMiddleware:
             fields["first_audio_ms"] = round(first_audio * 1000, 2)
         if not exchange.complete:
             fields["aborted"] = True  # the client went away before the last byte
-        synthesis = scope.get("state", {}).get("synthesis")
-        if synthesis is not None:
-            fields.update(synthesis.log_fields())
+        report = scope.get(_REPORT_KEY)
+        if isinstance(report, SynthesisReport):
+            fields.update(report.log_fields())
         log.info("request", extra=fields)

@@ -7,6 +7,8 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from voice_server.errors import error_body
+
 
 class BodyTooLargeError(HTTPException):
     """Raised inside the app when a streamed body passes the limit; apps answer it with 413."""
@@ -16,8 +18,7 @@ class BodyTooLargeError(HTTPException):
 
 
 def _error_body(limit: int) -> bytes:
-    message = f"request body exceeds {limit} bytes"
-    return json.dumps({"error": {"code": "payload_too_large", "message": message, "field": None}}).encode()
+    return json.dumps(error_body("payload_too_large", f"request body exceeds {limit} bytes")).encode()
 
 
 class BodyLimitMiddleware:

@@ -6,6 +6,7 @@ import hmac
 
 from fastapi import Request
 
+from voice_server.api.state_access import server_state
 from voice_server.errors import ForbiddenError, UnauthorizedError
 from voice_server.settings import ServerSettings
 
@@ -43,12 +44,12 @@ def check_bearer(expected: str | None, authorization: str | None) -> None:
 
 async def require_api_key(request: Request) -> None:
     """FastAPI dependency guarding the API routes; probes and metrics do not use it."""
-    check_bearer(request.app.state.api_key, request.headers.get("authorization"))
+    check_bearer(server_state(request).api_key, request.headers.get("authorization"))
 
 
 async def require_admin_key(request: Request) -> None:
     """Guard of the admin routes: they exist only on a server that has an API key."""
-    expected = request.app.state.api_key
+    expected = server_state(request).api_key
     if expected is None:
         raise ForbiddenError("the admin API is off: start the server with an API key (VOICE_SERVER_API_KEY)")
     check_bearer(expected, request.headers.get("authorization"))

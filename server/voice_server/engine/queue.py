@@ -2,7 +2,7 @@
 
 ``BatchQueue`` owns the waiting entries. ``next_batch`` is a plain synchronous loop: take from the
 front, drop entries whose client has gone, stop at the batch size or the token budget. The async
-side (waiting for batch mates, running the model off the event loop) lives in the engine.
+side (waiting for batch mates, running the model off the event loop) lives in :mod:`.batcher`.
 """
 
 from __future__ import annotations
@@ -54,6 +54,12 @@ class BatchQueue(Generic[T]):
         if not self._entries:
             return 0.0
         return (now if now is not None else time.monotonic()) - self._entries[0].enqueued_at
+
+    def take_all(self) -> list[Entry[T]]:
+        """Remove and return every waiting entry (a stage that stops for good fails them)."""
+        entries = list(self._entries)
+        self._entries.clear()
+        return entries
 
     def next_batch(self, max_size: int, cost_budget: int | None = None) -> list[Entry[T]]:
         """Take up to ``max_size`` live entries from the front whose summed cost fits the budget.

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from gpt_sovits.errors import GptSovitsError
-from voice_server.auth import require_admin_key
-from voice_server.engine import Engine, ModelNotLoadedError, VoiceModel
-from voice_server.errors import InvalidInputError, NotFoundError
-from voice_server.lifecycle import mark_ready
+from voice_server.api.auth import require_admin_key
+from voice_server.api.schemas import ErrorBody, ModelInfo, ModelLoadRequest, ModelsResponse
+from voice_server.api.state_access import server_state
+from voice_server.engine.model import VoiceModel
+from voice_server.engine.registry import ModelNotLoadedError
+from voice_server.errors import NotFoundError, translate
 from voice_server.model_files import spec_from_request
-from voice_server.schemas import ErrorBody, ModelInfo, ModelLoadRequest, ModelsResponse
+from voice_server.state import Phase
 
 router = APIRouter(
     prefix="/admin",
@@ -24,6 +25,7 @@ def _info(model: VoiceModel) -> ModelInfo:
     return ModelInfo(
         name=model.name,
         generation=model.generation,
+        version=model.version,
         gpt_weights=str(model.spec.gpt_weights),
         sovits_weights=str(model.spec.sovits_weights),
         device=str(model.synthesizer.device),
@@ -33,8 +35,7 @@ def _info(model: VoiceModel) -> ModelInfo:
 
 @router.get("/models", response_model=ModelsResponse, summary="The loaded models.")
 async def list_models(request: Request) -> ModelsResponse:
-    engine: Engine = request.app.state.engine
-    return ModelsResponse(models=[_info(model) for model in engine.models()])
+    return ModelsResponse(models=[_info(model) for model in server_state(request).registry.models()])
 
 
 @router.put(
@@ -43,30 +44,29 @@ async def list_models(request: Request) -> ModelsResponse:
     summary="Load weights as model `name`, replacing it if loaded; answers once it serves.",
 )
 async def load_model(name: str, body: ModelLoadRequest, request: Request) -> ModelInfo:
-    state = request.app.state
-    engine: Engine = state.engine
+    state = server_state(request)
     try:
-        default = engine.get("default").spec
+        default = state.registry.get("default").spec
     except ModelNotLoadedError:
         default = None
-    spec = spec_from_request(body, state.settings, default)
+    spec = spec_from_request(state.settings, default, **body.model_dump())
     try:
-        model = await engine.load(name, spec)
-    except (GptSovitsError, OSError) as err:
+        model = await state.registry.load(name, spec)
+    except Exception as err:
         # The previous model, if any, is still serving.
-        raise InvalidInputError(f"weights not loaded: {err}") from None
-    state.metrics.models_loaded.set(len(engine.models()))
-    if state.phase == "no model":
-        mark_ready(state)  # a server started without weights serves once it has some
+        api = translate(err)
+        if api is None:
+            raise
+        raise api from None
+    if state.phase is Phase.NO_MODEL:
+        state.set_phase(Phase.READY)  # a server started without weights serves once it has some
     return _info(model)
 
 
 @router.delete("/models/{name}", status_code=204, response_class=Response, summary="Unload model `name`.")
 async def unload_model(name: str, request: Request) -> Response:
-    engine: Engine = request.app.state.engine
     try:
-        await engine.unload(name)
+        await server_state(request).registry.unload(name)
     except ModelNotLoadedError:
         raise NotFoundError(f"no model called {name!r} is loaded", field="name") from None
-    request.app.state.metrics.models_loaded.set(len(engine.models()))
     return Response(status_code=204)

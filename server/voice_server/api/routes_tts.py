@@ -7,12 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
 
-from voice_server.auth import require_api_key
-from voice_server.options import check_text, from_v1
-from voice_server.respond import AUDIO_RESPONSES, respond
-from voice_server.schemas import SynthesisOptions, TtsRequest, UploadTtsForm
+from voice_server.api.auth import require_api_key
+from voice_server.api.respond import AUDIO_RESPONSES, respond
+from voice_server.api.schemas import TtsRequest, UploadTtsForm
+from voice_server.api.speaker_lookup import resolve_speaker
+from voice_server.api.state_access import server_state
+from voice_server.api.uploads import read_bounded
 from voice_server.speakers import Speaker
-from voice_server.uploads import read_bounded, store_clip
+from voice_server.uploads import store_clip
 
 router = APIRouter(prefix="/api/v1", tags=["synthesis"], dependencies=[Depends(require_api_key)])
 
@@ -24,9 +26,9 @@ router = APIRouter(prefix="/api/v1", tags=["synthesis"], dependencies=[Depends(r
     summary="Speak a text with a configured speaker.",
 )
 async def tts(body: TtsRequest, request: Request) -> Response:
-    state = request.app.state
-    options, speaker = from_v1(body, state.speakers, state.settings.max_text_length)
-    return await respond(request, options, speaker)
+    state = server_state(request)
+    speaker = resolve_speaker(state.speakers, body.speaker_id, body.speaker, "speaker_id")
+    return await respond(request, body.to_options(speaker.id, state.settings.limits()), speaker)
 
 
 @router.post(
@@ -40,8 +42,8 @@ async def tts_upload(
     form: Annotated[UploadTtsForm, Form()],
     ref_audio: Annotated[UploadFile, File(description="Reference clip (wav, flac, ogg, mp3), 3–10 s.")],
 ) -> Response:
-    settings = request.app.state.settings
-    text = check_text(form.text, settings.max_text_length, "text")
+    settings = server_state(request).settings
+    options = form.to_options("upload", settings.limits())
     data = await read_bounded(ref_audio, settings.max_upload_bytes)
     clip = await asyncio.to_thread(store_clip, data)
     speaker = Speaker(
@@ -50,21 +52,6 @@ async def tts_upload(
         prompt_text=form.prompt_text,
         prompt_language=form.prompt_language,
         model=form.model,
-    )
-    options = SynthesisOptions(
-        text=text,
-        speaker_id=speaker.id,
-        language=form.language,
-        format=form.format,
-        sample_rate=form.sample_rate,
-        speed=form.speed,
-        top_k=form.top_k,
-        top_p=form.top_p,
-        temperature=form.temperature,
-        repetition_penalty=form.repetition_penalty,
-        seed=form.seed,
-        text_split_method=form.text_split_method,
-        stream=form.stream,
     )
     # Every upload is a new voice: caching its audio could never hit.
     return await respond(request, options, speaker, cacheable=False, cleanup=clip.remove)
