@@ -31,7 +31,7 @@ from gpt_sovits.t2s.demo import write_demo_t2s
 
 DEMO_NOTICE = "DEMO bundle: random weights and a synthetic tone clip; the audio it produces is NOT speech"
 # Bump when the bundle's layout or contents change, so stale caches are rebuilt.
-_FORMAT = 2
+_FORMAT = 3  # 3: a Japanese speaker
 #: Versions a demo bundle can be written for.
 DEMO_VERSIONS = ("v2", *sorted(PRO_VERSIONS))
 _MANIFEST = "demo.json"
@@ -39,6 +39,8 @@ _REFERENCE_RATE = 32000
 _REFERENCE_SECONDS = 4.0
 DEMO_PROMPT_TEXT = "这是一段演示用的参考音频。"
 DEMO_PROMPT_LANGUAGE = "zh"
+#: The Japanese demo speaker's transcript (same clip: the demo audio is not speech anyway).
+DEMO_PROMPT_TEXT_JA = "これはデモ用の参考音声です。"
 #: Suggested ``SynthesisParams.max_tokens_per_sentence`` with demo weights: the random GPT seldom
 #: emits EOS, so without a cap every sentence would run to its phone-based budget (3 s here).
 DEMO_MAX_TOKENS_PER_SENTENCE = 75
@@ -124,6 +126,13 @@ def _write_speakers(bundle: DemoBundle) -> None:
             "refAudio": str(bundle.reference_audio),
             "promptText": "",
             "promptLanguage": DEMO_PROMPT_LANGUAGE,
+        },
+        {
+            "id": "demo-ja",
+            "name": "Demo voice, Japanese transcript (non-speech)",
+            "refAudio": str(bundle.reference_audio),
+            "promptText": DEMO_PROMPT_TEXT_JA,
+            "promptLanguage": "ja",
         },
     ]
     text = f"# {DEMO_NOTICE}\n" + yaml.safe_dump(speakers, allow_unicode=True, sort_keys=False)

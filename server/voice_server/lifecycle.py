@@ -40,11 +40,13 @@ async def _default_spec(state: ServerState) -> ModelSpec | None:
     settings = state.settings
     if not settings.demo:
         return spec_from_settings(settings)
-    bundle = await asyncio.to_thread(ensure_demo_bundle, settings.demo_dir)
+    bundle = await asyncio.to_thread(ensure_demo_bundle, settings.demo_dir, version=settings.demo_version)
     log.warning(DEMO_NOTICE, extra={"folder": str(bundle.folder)})
     if settings.speakers_file is None:
         state.speakers.use_file(bundle.speakers_file)
-    return ModelSpec(bundle.gpt_weights, bundle.sovits_weights, bundle.bert_dir, bundle.hubert_dir)
+    return ModelSpec(
+        bundle.gpt_weights, bundle.sovits_weights, bundle.bert_dir, bundle.hubert_dir, bundle.sv_weights
+    )
 
 
 async def warm_up(state: ServerState) -> dict[str, str]:

@@ -64,6 +64,17 @@ class ServerMetrics:
         self.cache_hits = Counter("gsv_cache_hits", "Audio cache hits.", registry=r)
         self.cache_misses = Counter("gsv_cache_misses", "Audio cache misses.", registry=r)
         self.cache_bytes = Gauge("gsv_cache_bytes", "Bytes held by the audio cache.", registry=r)
+        self.reference_cache_hits = Counter(
+            "gsv_reference_cache_hits", "Reference features (incl. speaker embeddings) reused.", registry=r
+        )
+        self.reference_cache_misses = Counter(
+            "gsv_reference_cache_misses",
+            "Reference features computed (clip, transcript or model new).",
+            registry=r,
+        )
+        self.speaker_verification_runs = Counter(
+            "gsv_speaker_verification_runs", "Speaker-verification forward passes (v2Pro models).", registry=r
+        )
         self.gpu_memory_bytes = Gauge("gsv_gpu_memory_bytes", "GPU memory allocated by torch.", registry=r)
         self.ready = Gauge("gsv_ready", "1 when the server accepts synthesis requests.", registry=r)
         self.speakers_misconfigured = Gauge(

@@ -53,6 +53,10 @@ class ServerSettings(BaseSettings):
         default_factory=lambda: Path.home() / ".cache" / "gpt-sovits-k8s" / "demo",
         description="Where --demo writes (once) and reads its random weights.",
     )
+    demo_version: Literal["v2", "v2Pro", "v2ProPlus"] = Field(
+        "v2",
+        description="Model version of the --demo weights (v2ProPlus: with a speaker-verification model).",
+    )
     model_dir: Path | None = Field(None, description="Folder holding the weights; relative paths start here.")
     gpt_weights: Path | None = Field(None, description="GPT (text-to-semantic) checkpoint, .ckpt.")
     sovits_weights: Path | None = Field(None, description="SoVITS checkpoint, .pth.")

@@ -108,6 +108,18 @@ def demo_server(demo_settings: dict[str, Any]) -> Iterator[RunningServer]:
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def pro_demo_server(demo_settings: dict[str, Any]) -> Iterator[RunningServer]:
+    """A ready demo server on v2ProPlus weights (with an API key), shared by a test module."""
+    server = RunningServer(ServerSettings(**demo_settings, demo_version="v2ProPlus", api_key="pro-key"))
+    server.start()
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(autouse=True)
 def _open_stage_gates() -> Iterator[None]:
     yield

@@ -54,7 +54,8 @@ def test_demo_bundle_is_labelled_non_speech(bundle: DemoBundle) -> None:
 
 def test_demo_speakers_file_is_what_the_server_reads(bundle: DemoBundle) -> None:
     speakers = parse_speakers(bundle.speakers_file.read_text(encoding="utf-8"))
-    assert set(speakers) == {"demo", "demo-free"}
+    assert set(speakers) == {"demo", "demo-free", "demo-ja"}
+    assert speakers["demo-ja"].prompt_language == "ja"
     assert speakers["demo"].ref_audio == bundle.reference_audio
     assert speakers["demo"].prompt_text
     assert speakers["demo"].prompt_language == "zh"

@@ -144,7 +144,7 @@ class VoiceModel:
     @property
     def version(self) -> str:
         """The model version its SoVITS file declares (v2, v2Pro, v2ProPlus)."""
-        return str(getattr(self.synthesizer, "version", "v2"))
+        return self.synthesizer.version
 
     @property
     def sample_rate(self) -> int:
@@ -211,7 +211,12 @@ class VoiceModel:
             self._metrics.gpu_memory_bytes.set(torch.cuda.memory_allocated(device))
 
     def _gpt_batch(self, jobs: Sequence[SentenceJob]) -> list[Semantic | BaseException]:
-        results = self.synthesizer.semantic_batch(list(jobs))
+        synth = self.synthesizer
+        before = (synth.reference_cache_hits, synth.reference_computations, synth.sv_computations)
+        results = synth.semantic_batch(list(jobs))
+        self._metrics.reference_cache_hits.inc(synth.reference_cache_hits - before[0])
+        self._metrics.reference_cache_misses.inc(synth.reference_computations - before[1])
+        self._metrics.speaker_verification_runs.inc(synth.sv_computations - before[2])
         self._record_gpu_memory()
         return [r if isinstance(r, GptSovitsError) else Semantic(r, len(jobs)) for r in results]
 
