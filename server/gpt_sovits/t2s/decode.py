@@ -292,11 +292,13 @@ def decode_uncached(
 
 
 def _packed_prefixes(
-    model: Text2SemanticDecoder, requests: list[DecodeRequest], width: int
+    model: Text2SemanticDecoder, requests: list[DecodeRequest], width: int | None, first_row: int = 0
 ) -> tuple[Tensor, list[Segment]]:
     """Embed every request's text then prompt, rows one after another: [N, D] and their segments.
 
-    Texts are embedded in one call and prompts in another; the rows are then interleaved.
+    Texts are embedded in one call and prompts in another; the rows are then interleaved. Row i
+    goes to cache row ``first_row + i``, right-aligned in ``width`` columns, or from column 0
+    when ``width`` is None (the slot cache).
     """
     dev = model.device
     text_lens = [r.phones.numel() for r in requests]
@@ -318,8 +320,8 @@ def _packed_prefixes(
             Segment(
                 offset=len(order),
                 length=tx + ty,
-                row=row,
-                start=width - tx - ty,
+                row=first_row + row,
+                start=0 if width is None else width - tx - ty,
                 mask=prefix_mask(torch.tensor([tx], device=dev), torch.tensor([ty], device=dev), tx + ty)
                 if ty
                 else None,

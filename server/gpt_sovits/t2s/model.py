@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gpt_sovits.t2s.config import T2SConfig
-from gpt_sovits.t2s.kv_cache import KVCache
+from gpt_sovits.t2s.kv_cache import DecodeCache
 from gpt_sovits.t2s.packed_linear import PackedWeight, linear
 
 BERT_DIM = 1024
@@ -116,7 +116,7 @@ class SelfAttention(nn.Module):
         return linear(x, self.out_proj.weight, self.out_proj.bias, self._out_pack)
 
     def forward(
-        self, x: Tensor, mask: Tensor | None, cache: KVCache | None, layer: int, start: int
+        self, x: Tensor, mask: Tensor | None, cache: DecodeCache | None, layer: int, start: int
     ) -> Tensor:
         """Attend ``x`` [B, T, D] to itself, or to the cached prefix plus itself when ``cache`` is given.
 
@@ -135,7 +135,7 @@ class SelfAttention(nn.Module):
         return self._project_out(out.transpose(1, 2).reshape(b, t, d))
 
     def forward_packed(
-        self, x: Tensor, segments: list[Segment], cache: KVCache, layer: int, last_only: bool
+        self, x: Tensor, segments: list[Segment], cache: DecodeCache, layer: int, last_only: bool
     ) -> Tensor:
         """Prefill several rows packed end to end in ``x`` [N, D]; each row attends within its segment.
 
@@ -194,14 +194,14 @@ class Block(nn.Module):
         return linear(hidden, self.linear2.weight, self.linear2.bias, self._pack2)
 
     def forward(
-        self, x: Tensor, mask: Tensor | None, cache: KVCache | None, layer: int, start: int
+        self, x: Tensor, mask: Tensor | None, cache: DecodeCache | None, layer: int, start: int
     ) -> Tensor:
         """Run the block over ``x`` [B, T, D]."""
         x = self.norm1(x + self.self_attn(x, mask, cache, layer, start))
         return self.norm2(x + self._feed_forward(x))  # type: ignore[no-any-return]
 
     def forward_packed(
-        self, x: Tensor, segments: list[Segment], cache: KVCache, layer: int, last: Tensor | None
+        self, x: Tensor, segments: list[Segment], cache: DecodeCache, layer: int, last: Tensor | None
     ) -> Tensor:
         """Run the block over packed prefixes ``x`` [N, D] (see ``SelfAttention.forward_packed``).
 
@@ -271,7 +271,7 @@ class Text2SemanticDecoder(nn.Module):
     # --- transformer --------------------------------------------------------------------------
 
     def run_blocks(
-        self, x: Tensor, mask: Tensor | None, cache: KVCache | None = None, start: int = 0
+        self, x: Tensor, mask: Tensor | None, cache: DecodeCache | None = None, start: int = 0
     ) -> Tensor:
         """All blocks over ``x`` [B, T, D] placed at cache positions ``[start, start+T)``."""
         for layer, block in enumerate(self.h.layers):
@@ -284,7 +284,7 @@ class Text2SemanticDecoder(nn.Module):
         """Next-id logits (float32) from hidden states."""
         return linear(hidden, self.ar_predict_layer.weight, None, self._predict_pack).float()
 
-    def prefill(self, x: Tensor, segments: list[Segment], cache: KVCache) -> Tensor:
+    def prefill(self, x: Tensor, segments: list[Segment], cache: DecodeCache) -> Tensor:
         """Run prefixes packed end to end in ``x`` [N, D] into their cache rows; logits [B, V] of
         each segment's last position.
 
@@ -299,7 +299,9 @@ class Text2SemanticDecoder(nn.Module):
             x = block.forward_packed(x, segments, cache, layer, last if layer == final else None)
         return self.logits(x)
 
-    def decode_step(self, ids: Tensor, positions: Tensor, key_mask: Tensor | None, cache: KVCache) -> Tensor:
+    def decode_step(
+        self, ids: Tensor, positions: Tensor, key_mask: Tensor | None, cache: DecodeCache
+    ) -> Tensor:
         """Feed one new id per row ([B] ids at audio ``positions`` [B]); logits [B, V] for the next one.
 
         ``key_mask`` ([B, 1, 1, cache.length + 1], boolean True = attend, or additive) hides padding columns;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -90,3 +91,17 @@ def _one_torch_thread() -> None:
     < 1e-6 on the fixtures).
     """
     torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def eos_prone(tiny: Text2SemanticDecoder) -> Text2SemanticDecoder:
+    """The tiny model with an EOS logit of about 1, so that rows end by EOS at different steps.
+
+    Hidden states leave the last post-norm with roughly that norm's bias as their mean, so an
+    EOS row along that bias gives EOS a steady logit near the typical top logits (≈ 1.8).
+    """
+    model = copy.deepcopy(tiny)
+    with torch.no_grad():
+        beta = model.h.layers[-1].norm2.bias
+        model.ar_predict_layer.weight[model.config.EOS] = beta / beta.dot(beta)
+    return model
