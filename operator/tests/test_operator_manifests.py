@@ -216,10 +216,15 @@ def test_inference_settings_become_server_env_vars() -> None:
             "sovitsWeights": "s.pth",
             "bertDir": "bert",
             "hubertDir": "hubert",
+            "g2pwDir": "G2PWModel",
+            "jaUserDict": "userdict.csv",
             "source": {"persistentVolumeClaim": {"claimName": "m"}},
         },
     )
     env = env_of(build_deployment(spec, OWNER, IMAGE))
+    assert env["VOICE_SERVER_G2PW_MODEL_DIR"] == "G2PWModel"
+    assert env["VOICE_SERVER_G2PW_TOKENIZER_DIR"] == "bert"
+    assert env["VOICE_SERVER_JA_USER_DICT"] == "userdict.csv"
     assert env["VOICE_SERVER_PRECISION"] == "bf16"
     assert env["VOICE_SERVER_MAX_BATCH_SIZE"] == "8"
     assert env["VOICE_SERVER_MAX_BATCH_DELAY_MS"] == "25.0"

@@ -129,6 +129,8 @@ class ModelSpec(_Model):
     sv_weights: str | None = Field(None, min_length=1, max_length=1024)
     bert_dir: str | None = None
     hubert_dir: str | None = None
+    g2pw_dir: str | None = Field(None, alias="g2pwDir")  # to_camel would say g2PwDir
+    ja_user_dict: str | None = None
     source: ModelSource
 
     @property

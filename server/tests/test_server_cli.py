@@ -99,3 +99,22 @@ def test_server_answers_health_and_ready_over_http(console_script, free_port) ->
     assert "server stopped" in output
     # Logs are JSON lines from our formatter.
     assert '"program": "gpt-sovits-server"' in output
+
+
+def test_text_frontend_files_are_checked_at_start(console_script, tmp_path) -> None:
+    # An incomplete G2PW folder stops the server at once, naming the option, instead of failing
+    # the first Chinese request hours later.
+    (tmp_path / "G2PWModel").mkdir()
+    result = _run(
+        [console_script("gpt-sovits-server"), "--model-dir", str(tmp_path), "--g2pw-model-dir", "G2PWModel"]
+    )
+    assert result.returncode == 2
+    assert "g2pW.onnx" in result.stderr
+    assert "g2pw_model_dir" in result.stderr or "g2pw-model-dir" in result.stderr
+
+
+def test_text_frontend_paths_start_in_the_model_folder(tmp_path) -> None:
+    settings = ServerSettings(model_dir=tmp_path, g2pw_model_dir="G2PW", ja_user_dict="/abs/userdict.csv")
+    text = settings.text_settings()
+    assert text.g2pw_model_dir == tmp_path / "G2PW"
+    assert str(text.ja_user_dict) == "/abs/userdict.csv"

@@ -137,16 +137,19 @@ class ServerSettings(BaseSettings):
 
     def text_settings(self) -> TextSettings:
         """The text frontend's settings, from the ``text``/``g2pw``/``ja`` options above."""
+
+        def in_models(path: Path | None) -> Path | None:  # relative paths start in the model folder
+            return path if path is None or self.model_dir is None else self.model_dir / path
+
         values: dict[str, object] = {
-            "g2pw_model_dir": self.g2pw_model_dir,
-            "g2pw_tokenizer_dir": self.g2pw_tokenizer_dir,
+            "g2pw_model_dir": in_models(self.g2pw_model_dir),
+            "g2pw_tokenizer_dir": in_models(self.g2pw_tokenizer_dir),
             "g2pw_provider": self.g2pw_provider,
             "g2pw_threads": self.g2pw_threads,
+            "ja_user_dict": in_models(self.ja_user_dict),
         }
         if self.text_cache_dir is not None:
             values["cache_dir"] = self.text_cache_dir
-        if self.ja_user_dict is not None:
-            values["ja_user_dict"] = self.ja_user_dict
         return TextSettings.model_validate(values)
 
     def limits(self) -> Limits:

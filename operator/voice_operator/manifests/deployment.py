@@ -46,6 +46,12 @@ def server_env(spec: VoiceServiceSpec, model_dir: str) -> list[dict[str, str]]:
         env.append(_env("BERT_DIR", spec.model.bert_dir))
     if spec.model.hubert_dir:
         env.append(_env("HUBERT_DIR", spec.model.hubert_dir))
+    if spec.model.g2pw_dir:
+        env.append(_env("G2PW_MODEL_DIR", spec.model.g2pw_dir))
+        if spec.model.bert_dir:  # the official G2PW reads the Chinese BERT's tokenizer
+            env.append(_env("G2PW_TOKENIZER_DIR", spec.model.bert_dir))
+    if spec.model.ja_user_dict:
+        env.append(_env("JA_USER_DICT", spec.model.ja_user_dict))
     if spec.auth.api_key_secret_ref is not None:
         env.append(_env("API_KEY_FILE", f"{c.API_KEY_DIR}/{c.API_KEY_FILE}"))
     return env

@@ -38,7 +38,10 @@ class SynthesisFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    language: str = Field(defaults.LANGUAGE, description="zh, en, all_zh, or auto (detected per segment).")
+    language: str = Field(
+        defaults.LANGUAGE,
+        description="zh, en, ja, ko, yue, all_zh/all_ja/all_ko/all_yue, auto or auto_yue (per segment).",
+    )
     format: str = Field("wav", description="wav, flac, ogg, opus, mp3 or pcm (16-bit little-endian).")
     sample_rate: int | None = Field(None, ge=8000, le=48000, description="Output rate; default the model's.")
     speed: float = Field(defaults.SPEED, ge=0.25, le=4.0)
