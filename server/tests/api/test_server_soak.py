@@ -1,10 +1,27 @@
-"""Soak: a few thousand mixed requests against a demo server process; no 5xx, memory stays flat.
+"""Soak: 5,000 mixed requests against a demo server process; no 5xx, memory stays flat.
 
 The server runs as a subprocess (``gpt-sovits-server --demo``) so its resident memory can be read
-from ``/proc/<pid>/status``. Eight concurrent clients send 1,600 requests: unique and repeated
-(cache-hit) syntheses, streams, every API shape, uploads and requests that must fail. Memory is
-sampled after an 800-request warm-up (which fills the caches and runs every code path), half-way
-through the rest and at the end; the growth over the last half must stay bounded.
+from ``/proc/<pid>/status``. Eight concurrent clients send 5,000 requests: unique and repeated
+(cache-hit) syntheses, streams (a quarter of them), every API shape, uploads and requests that
+must fail. The first 2,500 are a warm-up (caches fill, every code path and most batch shapes run
+once); memory is then sampled every 500 requests, and its growth over the last 2,500 must stay
+within a bound that the leak found under concurrent streaming breaks.
+
+That leak: oneDNN compiled and kept a primitive (~0.6 MiB of native memory) for each row count
+its packed GPT linears met, and the batched prefill's row count (the sum of its batch's prefix
+lengths) took new values with each new mix of concurrent sentences. Measured with streams only,
+8 clients, one torch thread (RssAnon, MiB, every 300 requests from request 300):
+    before: 931 948 958 959 968 978 983 (+23 MiB over requests 1,200-2,400, 19.6 KB/request);
+        distinct (rows, weight) shapes met: 134, 170, 200, 210 at requests 300-1,200
+    MALLOC_ARENA_MAX=2: +31 MiB over the same 1,200; malloc_trim(0) after every batch: +21 MiB;
+        ONEDNN_PRIMITIVE_CACHE_CAPACITY=64: +25 MiB over requests 900-1,800 (the primitives are
+        also kept outside that cache); tracemalloc: the Python heap stayed flat
+    packed path off: +0.0 MiB over requests 1,200-2,400
+    rows bucketed (the fix): 909 915 922 924 925 925 925 925 (+0.8 MiB over 1,200-2,400, 0.7 KB per
+        request); distinct shapes 66, 76, 86, 86, ... (no new one after request 900)
+This mix with the fix (5,000 requests, 361 s on two shared cores): 975.7 after warm-up, then
+990.1 993.4 995.3 995.6 998.3 (+22.6 MiB over the last 2,500, most of it in the first 500 after
+the warm-up, then 3.3, 1.9, 0.3, 2.7 MiB per 500): a residue, shrinking, outside the streams.
 """
 
 from __future__ import annotations
@@ -23,23 +40,21 @@ from server_api_helpers import ServerProcess
 
 from gpt_sovits.demo import DemoBundle
 from gpt_sovits.pipeline import _REFERENCE_CACHE_SIZE
+from gpt_sovits.t2s.packed_linear import MIN_PACKED_ROWS, bucket_rows
 
 pytestmark = pytest.mark.slow
 
 CLIENTS = 8
-WARMUP_REQUESTS = 800
-MEASURED_REQUESTS = 800
+REQUESTS = 5000
+WARMUP_REQUESTS = 2500
+SAMPLE_EVERY = 500
 CACHE_ENTRIES = 32
 MiB = 1024 * 1024
-# Bound on anonymous-memory growth over the last 400 requests. Memory keeps growing for a while
-# after start-up, by a decreasing amount: with 8 concurrent clients each new mix of batch shapes
-# (batch rows x text lengths) adds oneDNN primitives and allocator arena pages, while the same
-# requests from one client leave memory flat. Measured here (2 shared cores): +36 then +22 MiB
-# over requests 800-1200 and 1200-1600 of this mix in one run, +38 then +33 MiB in another; text
-# requests alone level off after ~1,400 requests. The bound catches a leak of ≥ 160 KiB per
-# request, or of every upload's reference features (~3 MiB each, 20 uploads per 400 requests);
-# smaller per-request leaks need a longer run than this test can afford.
-MAX_LATE_GROWTH_BYTES = 64 * MiB
+# Bound on anonymous-memory growth over the last 2,500 requests: +22.6 MiB measured with the fix
+# (module docstring). It catches a steady leak of ~13 KiB per request, e.g. the streams' oneDNN
+# primitives at the rate measured before the fix (~20 KB per stream request, 625 streams here
+# plus the whole requests' prefills), or every upload's reference features (~1.5 MiB, 125 uploads).
+MAX_LATE_GROWTH_BYTES = 32 * MiB
 # File descriptors may differ by a few between samples (connections being opened or closed).
 MAX_FD_GROWTH = 8
 
@@ -73,11 +88,11 @@ def _call(index: int) -> Call:
     speaker = ("demo", "demo-free")[index % 2]
     ok = frozenset({200})
     slot = index % 20
-    if slot < 7:  # a new seed: a cache miss, stored (and evicted again later)
-        fmt = ("wav", "wav", "pcm", "flac", "mp3", "ogg", "opus")[slot]
+    if slot < 6:  # a new seed: a cache miss, stored (and evicted again later)
+        fmt = ("wav", "pcm", "flac", "mp3", "ogg", "opus")[slot]
         body = {"text": text, "speaker_id": speaker, "seed": index, "format": fmt}
         return Call("unique", "POST", "/api/v1/tts", ok, json=body)
-    if slot < 11:  # the same few requests again and again: cache hits
+    if slot < 9:  # the same few requests again and again: cache hits
         body = {"text": SENTENCES[slot % 2], "speaker_id": "demo", "seed": 7}
         return Call("repeat", "POST", "/api/v1/tts", ok, json=body)
     if slot < 14:  # streamed sentence by sentence; every other one without a seed (not cached)
@@ -187,18 +202,26 @@ def _warmup_indices() -> list[int]:
     return uploads + list(range(uploads[-1] + 1, uploads[-1] + 1 + WARMUP_REQUESTS - len(uploads)))
 
 
+def test_packed_linears_meet_a_bounded_set_of_row_counts() -> None:
+    """The fix's invariant: any prefill size runs at one of few row counts, with little padding."""
+    sizes = {rows: bucket_rows(rows) for rows in range(MIN_PACKED_ROWS, 16385)}
+    assert all(rows <= padded <= rows * 1.125 for rows, padded in sizes.items())
+    assert len(set(sizes.values())) < 100
+
+
 def test_thousands_of_mixed_requests_no_server_error_and_flat_memory(
     soak_server: ServerProcess, demo_dir: Path
 ) -> None:
     clip = DemoBundle.at(demo_dir).reference_audio.read_bytes()
     warmup_indices = _warmup_indices()
-    first, half = warmup_indices[-1] + 1, MEASURED_REQUESTS // 2
+    first = warmup_indices[-1] + 1
+    measured_requests = REQUESTS - WARMUP_REQUESTS
 
     tallies = [asyncio.run(_phase(soak_server.url, warmup_indices, clip))]
     memory = [soak_server.memory()]
     files_after_warmup = soak_server.open_files()
-    for start in (first, first + half):
-        tallies.append(asyncio.run(_phase(soak_server.url, range(start, start + half), clip)))
+    for start in range(first, first + measured_requests, SAMPLE_EVERY):
+        tallies.append(asyncio.run(_phase(soak_server.url, range(start, start + SAMPLE_EVERY), clip)))
         memory.append(soak_server.memory())
     files_at_end = soak_server.open_files()
 
@@ -206,9 +229,9 @@ def test_thousands_of_mixed_requests_no_server_error_and_flat_memory(
         assert not tally.unexpected, tally.unexpected[:20]
         assert not [key for key in tally.statuses if key[1] >= 500], tally.statuses
     measured = Tally(
-        tallies[1].statuses + tallies[2].statuses, tallies[1].cache_hits + tallies[2].cache_hits, []
+        sum((t.statuses for t in tallies[1:]), Counter()), sum(t.cache_hits for t in tallies[1:]), []
     )
-    assert sum(measured.statuses.values()) == MEASURED_REQUESTS
+    assert sum(measured.statuses.values()) == measured_requests
     kinds = {kind for kind, status in measured.statuses if status == 200}
     assert kinds == {"unique", "repeat", "stream", "openai", "compat", "upload"}
     assert {status for kind, status in measured.statuses if kind == "error"} >= {404, 422}
@@ -216,10 +239,12 @@ def test_thousands_of_mixed_requests_no_server_error_and_flat_memory(
     repeats = measured.statuses["repeat", 200]
     assert measured.cache_hits >= repeats * 0.9, (measured.cache_hits, repeats)
 
-    late_growth = memory[2] - memory[1]
+    late_growth = memory[-1] - memory[0]
+    samples_mib = [round(m / MiB, 1) for m in memory]
+    print(f"RssAnon MiB after warm-up, then every {SAMPLE_EVERY} requests: {samples_mib}")
     assert late_growth < MAX_LATE_GROWTH_BYTES, (
-        f"anonymous memory grew {late_growth / MiB:.1f} MiB over the last {half} requests "
-        f"(MiB after warm-up, half-way, end: {[round(m / MiB) for m in memory]})"
+        f"anonymous memory grew {late_growth / MiB:.1f} MiB over the last {measured_requests} requests "
+        f"(MiB after warm-up, then every {SAMPLE_EVERY}: {samples_mib})"
     )
     assert files_at_end - files_after_warmup <= MAX_FD_GROWTH, (files_after_warmup, files_at_end)
     assert httpx.get(f"{soak_server.url}/ready", timeout=5).status_code == 200
