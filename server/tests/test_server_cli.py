@@ -89,7 +89,7 @@ def test_server_answers_health_and_ready_over_http(console_script, free_port) ->
         assert health.status_code == 200
         assert health.json() == {"status": "ok"}
         ready = httpx.get(f"http://127.0.0.1:{free_port}/ready", timeout=2)
-        assert (ready.status_code, ready.json()) == (503, {"status": "no model"})
+        assert (ready.status_code, ready.json()) == (503, {"status": "no model", "models": {}})
     finally:
         proc.terminate()
         output, _ = proc.communicate(timeout=30)
