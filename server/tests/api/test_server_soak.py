@@ -239,11 +239,14 @@ def test_thousands_of_mixed_requests_no_server_error_and_flat_memory(
     repeats = measured.statuses["repeat", 200]
     assert measured.cache_hits >= repeats * 0.9, (measured.cache_hits, repeats)
 
-    late_growth = memory[-1] - memory[0]
+    # From the first sample after the warm-up: the 500 requests right after it still grow memory
+    # (26 MiB in one CI run, 14 in another) as the last batch shapes are met; a leak keeps growing.
+    late_growth = memory[-1] - memory[1]
     samples_mib = [round(m / MiB, 1) for m in memory]
     print(f"RssAnon MiB after warm-up, then every {SAMPLE_EVERY} requests: {samples_mib}")
     assert late_growth < MAX_LATE_GROWTH_BYTES, (
-        f"anonymous memory grew {late_growth / MiB:.1f} MiB over the last {measured_requests} requests "
+        f"anonymous memory grew {late_growth / MiB:.1f} MiB over the last {measured_requests - SAMPLE_EVERY} "
+        "requests "
         f"(MiB after warm-up, then every {SAMPLE_EVERY}: {samples_mib})"
     )
     assert files_at_end - files_after_warmup <= MAX_FD_GROWTH, (files_after_warmup, files_at_end)
