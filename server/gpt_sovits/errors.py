@@ -24,3 +24,7 @@ class TextError(GptSovitsError):
 
 class AudioError(GptSovitsError):
     """An audio file is missing, unreadable or unusable as a reference."""
+
+
+class GenerationError(GptSovitsError):
+    """The GPT decode of a sentence collapsed (held one id, looped or ran away) even on retry."""

@@ -25,7 +25,7 @@ from voice_server.engine.model import BatchingSettings
 from voice_server.engine.registry import ModelRegistry
 from voice_server.lifecycle import start_models
 from voice_server.metrics import ServerMetrics
-from voice_server.settings import ServerSettings
+from voice_server.settings import MiB, ServerSettings
 from voice_server.speakers import SpeakerRegistry
 from voice_server.state import ServerState
 from voice_server.synthesis import SynthesisService
@@ -43,6 +43,9 @@ def build_state(settings: ServerSettings) -> ServerState:
         max_batch_size=settings.max_batch_size,
         max_delay_s=settings.max_batch_delay_ms / 1000,
         max_queue=settings.max_queue,
+        scheduler=settings.scheduler,
+        cache_budget_bytes=None if settings.gpt_cache_mb is None else int(settings.gpt_cache_mb * MiB),
+        prefill_budget=settings.max_prefill_tokens,
     )
     registry = ModelRegistry(
         batching,

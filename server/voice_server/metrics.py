@@ -76,6 +76,18 @@ class ServerMetrics:
             "gsv_speaker_verification_runs", "Speaker-verification forward passes (v2Pro models).", registry=r
         )
         self.gpu_memory_bytes = Gauge("gsv_gpu_memory_bytes", "GPU memory allocated by torch.", registry=r)
+        self.generation_retries = Counter(
+            "gsv_generation_retries",
+            "Sentences decoded again with a higher repetition penalty after a collapse, by rule.",
+            ["reason"],
+            registry=r,
+        )
+        self.generation_failures = Counter(
+            "gsv_generation_failures",
+            "Sentences that collapsed again on retry and ended with an error, by rule.",
+            ["reason"],
+            registry=r,
+        )
         self.ready = Gauge("gsv_ready", "1 when the server accepts synthesis requests.", registry=r)
         self.speakers_misconfigured = Gauge(
             "gsv_speakers_misconfigured", "Speakers whose files cannot work (see /ready).", registry=r

@@ -108,6 +108,24 @@ class ServerSettings(BaseSettings):
         10.0, ge=0, le=10_000, description="Longest wait for batch mates before decoding starts (ms)."
     )
     max_queue: int = Field(256, ge=1, le=1_000_000, description="Queued requests beyond which 429 is sent.")
+    scheduler: Literal["continuous", "static"] = Field(
+        "continuous",
+        description="GPT batching: continuous (sentences join the running decode at every step) or "
+        "static (a batch decodes until its last sentence ends).",
+    )
+    gpt_cache_mb: float | None = Field(
+        None,
+        gt=0,
+        description="Continuous scheduler: GPT KV-cache memory for the decoding sentences (MiB); more "
+        "sentences wait. Unset: only --max-batch-size bounds them.",
+    )
+    max_prefill_tokens: int = Field(
+        4096,
+        ge=1,
+        le=1_000_000,
+        description="Continuous scheduler: most prefix positions prefilled in one step (a single "
+        "longer sentence still goes alone), so arrivals do not stall the running sentences for long.",
+    )
     request_timeout_s: float = Field(120.0, gt=0, le=3600, description="Per-request deadline (s).")
     max_text_length: int = Field(2000, ge=1, le=1_000_000, description="Longest accepted text (characters).")
     max_body_bytes: int = Field(

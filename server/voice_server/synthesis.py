@@ -22,8 +22,9 @@ import numpy as np
 from gpt_sovits.pipeline import SentenceJob, SynthesisParams, VoiceReference
 from voice_server.audio_format import FORMATS, encode, output_rate, wav_header
 from voice_server.cache import AudioCache, cache_key
-from voice_server.engine.model import SentenceAudio, VoiceModel
+from voice_server.engine.model import VoiceModel
 from voice_server.engine.registry import ModelNotLoadedError, ModelRegistry
+from voice_server.engine.results import SentenceAudio
 from voice_server.errors import (
     NOT_READY_RETRY_S,
     ApiError,

@@ -157,12 +157,14 @@ class SlotKVCache:
         return 2 * self.keys.numel() * self.keys.element_size()
 
     def reserve(self, rows: int, capacity: int) -> None:
-        """Make room for ``rows`` rows of ``capacity`` positions, keeping the active rows' contents."""
-        if rows <= self.allocated_rows and capacity <= self.capacity:
-            return
+        """Reallocate to exactly ``rows`` × ``capacity`` positions, keeping the active rows' contents
+        (the caller decides when: storage may also shrink, never below what is in use)."""
+        if rows < self.rows or capacity < self.length:
+            raise ValueError(
+                f"{self.rows} rows of up to {self.length} positions do not fit {rows} × {capacity}"
+            )
         n_layer, heads, head_dim = self._shape
-        shape = (n_layer, max(rows, self.allocated_rows), heads, max(capacity, self.capacity), head_dim)
-        keys = torch.zeros(shape, dtype=self.dtype, device=self.device)
+        keys = torch.zeros((n_layer, rows, heads, capacity, head_dim), dtype=self.dtype, device=self.device)
         values = torch.zeros_like(keys)
         used = self.length
         keys[:, : self.rows, :, :used].copy_(self.keys[:, : self.rows, :, :used])

@@ -54,14 +54,33 @@ def bytes_per_position(model: Text2SemanticDecoder) -> int:
     return 2 * cfg.n_layer * cfg.head * cfg.head_dim * torch.empty(0, dtype=model.dtype).element_size()
 
 
-class DecodeSlots:
-    """The running rows of one model's GPT decode; at most ``max_rows`` at a time."""
+def _rounded(positions: int) -> int:
+    return -(-positions // _CAPACITY_QUANTUM) * _CAPACITY_QUANTUM
 
-    def __init__(self, model: Text2SemanticDecoder, max_rows: int) -> None:
+
+def cache_bytes(needs: Sequence[int], per_position: int) -> int:
+    """Bytes of a slot cache holding rows of these :func:`positions_needed` (every row is as wide
+    as the widest)."""
+    return len(needs) * _rounded(max(needs, default=0)) * per_position
+
+
+class DecodeSlots:
+    """The running rows of one model's GPT decode; at most ``max_rows`` at a time.
+
+    ``budget_bytes`` bounds the cache storage allocated ahead of need (rows are allocated up to
+    what the budget holds at the current width, so admissions rarely reallocate); the caller
+    decides admissions with :func:`cache_bytes`, so the storage never exceeds the budget unless a
+    single row alone is larger.
+    """
+
+    def __init__(self, model: Text2SemanticDecoder, max_rows: int, budget_bytes: int | None = None) -> None:
         """No rows yet; storage is reserved as rows are admitted."""
         cfg = model.config
         self.model = model
         self.max_rows = max_rows
+        self.budget_bytes = budget_bytes
+        self._per_position = bytes_per_position(model)
+        self._needs: list[int] = []
         dev = model.device
         self.cache = SlotKVCache(cfg.n_layer, cfg.head, cfg.head_dim, dtype=model.dtype, device=dev)
         self._keys: list[int] = []
@@ -108,8 +127,8 @@ class DecodeSlots:
             raise ValueError(f"{self.rows} rows decoding, {len(entries)} more exceed {self.max_rows} slots")
         if set(keys) & set(self._keys) or len(set(keys)) != len(keys):
             raise ValueError("row keys must be unique")
-        need = max(positions_needed(r) for r in requests)
-        self.cache.reserve(self.rows + len(entries), -(-need // _CAPACITY_QUANTUM) * _CAPACITY_QUANTUM)
+        needs = [positions_needed(r) for r in requests]
+        self._make_room(needs)
         x, segments = _packed_prefixes(self.model, requests, None, first_row=self.rows)
         logits = self.model.prefill(x, segments, self.cache)
         self.cache.join([seg.length for seg in segments])
@@ -136,6 +155,20 @@ class DecodeSlots:
         ]
         self._generated += [[] for _ in requests]
         self._steps += [0] * len(requests)
+        self._needs += needs
+
+    def _make_room(self, new_needs: list[int]) -> None:
+        """Reallocate only when the rows or their widest need do not fit the storage."""
+        rows = self.rows + len(new_needs)
+        width = _rounded(max(self._needs + new_needs))
+        cache = self.cache
+        if rows <= cache.allocated_rows and width <= cache.capacity:
+            return
+        if self.budget_bytes is None:
+            ahead = 2 * cache.allocated_rows
+        else:
+            ahead = self.budget_bytes // (width * self._per_position)
+        cache.reserve(min(self.max_rows, max(rows, ahead)), width)
 
     @torch.inference_mode()
     def step(self) -> list[FinishedRow]:
@@ -221,4 +254,5 @@ class DecodeSlots:
         self._generators = [self._generators[i] for i in kept]
         self._generated = [self._generated[i] for i in kept]
         self._steps = [self._steps[i] for i in kept]
+        self._needs = [self._needs[i] for i in kept]
         return order

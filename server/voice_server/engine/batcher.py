@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from voice_server.engine.queue import BatchQueue, Entry, QueueFullError
 
@@ -84,7 +84,8 @@ class Batcher(Generic[ItemT, ResultT]):
         on_failure: Callable[[BatcherFailedError], None] = lambda _: None,
         name: str = "batch",
     ) -> None:
-        self._run_batch = run_batch
+        # Loosely typed: the continuous GPT stage runs its steps through it, and tests wrap it.
+        self._run_batch: Callable[[Any], Any] = run_batch
         self.max_batch_size = max_batch_size
         self.max_delay_s = max_delay_s
         self._cost = cost

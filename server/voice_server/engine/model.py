@@ -14,17 +14,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-import numpy as np
 import torch
 
 from gpt_sovits.errors import GptSovitsError
-from gpt_sovits.pipeline import SemanticSentence, SentenceJob, SynthesisParams, Synthesizer, VoiceReference
+from gpt_sovits.pipeline import PreparedSentence, SentenceJob, SynthesisParams, Synthesizer, VoiceReference
 from voice_server.engine.batcher import Batcher, BatcherFailedError
+from voice_server.engine.continuous import ContinuousGpt
+from voice_server.engine.results import Semantic, SentenceAudio
 from voice_server.metrics import ServerMetrics
 
 log = logging.getLogger(__name__)
@@ -52,22 +56,12 @@ class BatchingSettings:
     max_batch_size: int
     max_delay_s: float
     max_queue: int
-
-
-@dataclass(frozen=True)
-class Semantic:
-    """The GPT stage's result for one sentence, with the size of the batch it decoded in."""
-
-    sentence: SemanticSentence
-    batch_size: int
-
-
-@dataclass(frozen=True)
-class SentenceAudio:
-    """One synthesised sentence."""
-
-    wave: np.ndarray
-    batch_size: int
+    #: continuous: sentences join the running GPT decode at every step; static: whole batches.
+    scheduler: Literal["continuous", "static"] = "continuous"
+    #: Continuous only: KV-cache bytes of the decoding sentences (None: max_batch_size bounds them).
+    cache_budget_bytes: int | None = None
+    #: Continuous only: most prefix positions prefilled in one step.
+    prefill_budget: int = 4096
 
 
 def _remaining(deadline: float) -> float:
@@ -119,16 +113,35 @@ class VoiceModel:
         self._holders = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._reference_count_lock = threading.Lock()
         stage_queue = batching.max_queue * _SENTENCES_PER_REQUEST_BOUND
-        self.gpt: Batcher[SentenceJob, Semantic] = Batcher(
-            self._gpt_batch,
-            max_batch_size=batching.max_batch_size,
-            max_delay_s=batching.max_delay_s,
-            max_queue=stage_queue,
-            on_batch=self._observer("gpt"),
-            on_failure=on_failure,
-            name=f"gpt-{name}",
-        )
+        self.gpt: Batcher[SentenceJob, Semantic] | ContinuousGpt
+        if batching.scheduler == "continuous":
+            self.gpt = ContinuousGpt(
+                synthesizer,
+                max_rows=batching.max_batch_size,
+                max_queue=stage_queue,
+                max_delay_s=batching.max_delay_s,
+                cache_budget_bytes=batching.cache_budget_bytes,
+                prefill_budget=batching.prefill_budget,
+                on_batch=self._wait_observer("gpt"),
+                on_failure=on_failure,
+                after_step=self._record_gpu_memory,
+                on_step=self._metrics.batch_size.labels(stage="gpt").observe,
+                on_collapse=self._count_collapse,
+                prepare=self._prepare,
+                name=f"gpt-{name}",
+            )
+        else:
+            self.gpt = Batcher(
+                self._gpt_batch,
+                max_batch_size=batching.max_batch_size,
+                max_delay_s=batching.max_delay_s,
+                max_queue=stage_queue,
+                on_batch=self._observer("gpt"),
+                on_failure=on_failure,
+                name=f"gpt-{name}",
+            )
         # SoVITS decodes one sentence at a time; grouping still lets it drain the queue without
         # returning to the event loop between sentences.
         self.sovits: Batcher[Semantic, SentenceAudio] = Batcher(
@@ -200,23 +213,49 @@ class VoiceModel:
     def _observer(self, stage: str) -> Callable[[list[float]], None]:
         def observe(waits: list[float]) -> None:
             self._metrics.batch_size.labels(stage=stage).observe(len(waits))
+            self._wait_observer(stage)(waits)
+
+        return observe
+
+    def _wait_observer(self, stage: str) -> Callable[[list[float]], None]:
+        """Queue waits only (the continuous GPT stage reports its batch size per step)."""
+
+        def observe(waits: list[float]) -> None:
             for wait in waits:
                 self._metrics.queue_wait.labels(stage=stage).observe(wait)
 
         return observe
+
+    def _count_collapse(self, reason: str, retried: bool) -> None:
+        counter = self._metrics.generation_retries if retried else self._metrics.generation_failures
+        counter.labels(reason=reason).inc()
 
     def _record_gpu_memory(self) -> None:
         device = self.synthesizer.device
         if device.type == "cuda":
             self._metrics.gpu_memory_bytes.set(torch.cuda.memory_allocated(device))
 
-    def _gpt_batch(self, jobs: Sequence[SentenceJob]) -> list[Semantic | BaseException]:
+    @contextmanager
+    def _counting_references(self) -> Iterator[None]:
+        """Count the reference-cache hits, misses and SV runs of the work inside (one at a time, so
+        the counters' deltas are this work's own)."""
         synth = self.synthesizer
-        before = (synth.reference_cache_hits, synth.reference_computations, synth.sv_computations)
-        results = synth.semantic_batch(list(jobs))
-        self._metrics.reference_cache_hits.inc(synth.reference_cache_hits - before[0])
-        self._metrics.reference_cache_misses.inc(synth.reference_computations - before[1])
-        self._metrics.speaker_verification_runs.inc(synth.sv_computations - before[2])
+        with self._reference_count_lock:
+            before = (synth.reference_cache_hits, synth.reference_computations, synth.sv_computations)
+            try:
+                yield
+            finally:
+                self._metrics.reference_cache_hits.inc(synth.reference_cache_hits - before[0])
+                self._metrics.reference_cache_misses.inc(synth.reference_computations - before[1])
+                self._metrics.speaker_verification_runs.inc(synth.sv_computations - before[2])
+
+    def _prepare(self, job: SentenceJob) -> PreparedSentence:
+        with self._counting_references():
+            return self.synthesizer.prepare(job)
+
+    def _gpt_batch(self, jobs: Sequence[SentenceJob]) -> list[Semantic | BaseException]:
+        with self._counting_references():
+            results = self.synthesizer.semantic_batch(list(jobs))
         self._record_gpu_memory()
         return [r if isinstance(r, GptSovitsError) else Semantic(r, len(jobs)) for r in results]
 
@@ -240,9 +279,15 @@ class VoiceModel:
         await self.gpt.stop()
         await self.sovits.stop()
 
+    async def semantic(self, job: SentenceJob, deadline: float) -> Semantic:
+        """One sentence through the GPT stage."""
+        if isinstance(self.gpt, ContinuousGpt):
+            return await self.gpt.decode(job, _remaining(deadline))
+        return await self.gpt.submit(job, _remaining(deadline))
+
     async def sentence(self, job: SentenceJob, deadline: float) -> SentenceAudio:
         """One sentence through both stages."""
-        semantic = await self.gpt.submit(job, _remaining(deadline))
+        semantic = await self.semantic(job, deadline)
         return await self.sovits.submit(semantic, _remaining(deadline))
 
     async def sentences(self, jobs: Sequence[SentenceJob], deadline: float) -> list[SentenceAudio]:
@@ -268,16 +313,14 @@ class VoiceModel:
         """
         if not jobs:
             return
-        pending: asyncio.Task[Semantic] | None = asyncio.create_task(
-            self.gpt.submit(jobs[0], _remaining(deadline))
-        )
+        pending: asyncio.Task[Semantic] | None = asyncio.create_task(self.semantic(jobs[0], deadline))
         try:
             for index in range(len(jobs)):
                 assert pending is not None
                 semantic = await pending
                 pending = None
                 if index + 1 < len(jobs):
-                    pending = asyncio.create_task(self.gpt.submit(jobs[index + 1], _remaining(deadline)))
+                    pending = asyncio.create_task(self.semantic(jobs[index + 1], deadline))
                 yield await self.sovits.submit(semantic, _remaining(deadline))
         finally:
             if pending is not None:

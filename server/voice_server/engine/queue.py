@@ -61,11 +61,15 @@ class BatchQueue(Generic[T]):
         self._entries.clear()
         return entries
 
-    def next_batch(self, max_size: int, cost_budget: int | None = None) -> list[Entry[T]]:
+    def next_batch(
+        self, max_size: int, cost_budget: int | None = None, fits: Callable[[T], bool] | None = None
+    ) -> list[Entry[T]]:
         """Take up to ``max_size`` live entries from the front whose summed cost fits the budget.
 
         The first live entry is always taken, even over budget, so nothing starves. Cancelled
-        entries met on the way are dropped and counted.
+        entries met on the way are dropped and counted. ``fits`` (asked of every live entry, the
+        first included, once each) can end the batch too, e.g. when memory is full; a refused
+        entry stays at the front, so no later entry overtakes it.
         """
         batch: list[Entry[T]] = []
         spent = 0
@@ -76,6 +80,8 @@ class BatchQueue(Generic[T]):
                 self.dropped += 1
                 continue
             if batch and cost_budget is not None and spent + entry.cost > cost_budget:
+                break
+            if fits is not None and not fits(entry.item):
                 break
             self._entries.popleft()
             batch.append(entry)
