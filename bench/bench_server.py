@@ -1,8 +1,9 @@
-"""HTTP serving speed of ``gpt-sovits-server --demo``: batching on against batching off, same run.
+"""HTTP serving speed of ``gpt-sovits-server --demo``: no, static and continuous batching, same run.
 
-Two demo servers run as subprocesses with identical settings except ``--max-batch-size`` (32,
-the default, against 1: every request decoded alone, the baseline). For each concurrency level
-(1, 8 and 32 clients) the same workload goes to the baseline, then to the batching server:
+Three demo servers run as subprocesses with identical settings except ``--max-batch-size`` and
+``--scheduler``: 1 with the static scheduler (every request decoded alone, the baseline), 32 static
+(whole batches) and 32 continuous (sentences join the running decode at every step, the default).
+For each concurrency level (1, 8 and 32 clients) the same workload goes to each server in turn:
 
 - whole requests (``POST /api/v1/tts``, pcm, a new seed each, so nothing comes from the cache):
   requests/s, audio-seconds/s and P50/P90/P99 latency;
@@ -113,7 +114,7 @@ class DemoServer:
             self.popen.wait()
 
 
-def _server_argv(settings: BenchSettings, port: int, max_batch_size: int) -> list[str]:
+def _server_argv(settings: BenchSettings, port: int, max_batch_size: int, scheduler: str) -> list[str]:
     # The console script's module, run by this interpreter (works from any checkout on PYTHONPATH).
     return [
         sys.executable,
@@ -121,7 +122,7 @@ def _server_argv(settings: BenchSettings, port: int, max_batch_size: int) -> lis
         "voice_server",
         *("--demo", "--demo-dir", str(settings.demo_dir), "--host", "127.0.0.1", "--port", str(port)),
         *("--max-tokens-per-sentence", str(settings.tokens)),
-        *("--max-batch-size", str(max_batch_size)),
+        *("--max-batch-size", str(max_batch_size), "--scheduler", scheduler),
         *("--max-batch-delay-ms", str(settings.max_batch_delay_ms)),
         *("--torch-threads", str(settings.torch_threads)),
         *("--log-level", "WARNING", "--drain-delay-s", "0"),
@@ -130,17 +131,17 @@ def _server_argv(settings: BenchSettings, port: int, max_batch_size: int) -> lis
 
 @contextmanager
 def demo_servers(
-    settings: BenchSettings, batch_sizes: dict[str, int], log_dir: Path
+    settings: BenchSettings, batching: dict[str, tuple[int, str]], log_dir: Path
 ) -> Iterator[list[DemoServer]]:
-    """Start one demo server per ``name: max_batch_size``, all ready; stop them on exit."""
+    """Start one demo server per ``name: (max_batch_size, scheduler)``, all ready; stop them on exit."""
     servers: list[DemoServer] = []
     try:
-        for name, size in batch_sizes.items():
+        for name, (size, scheduler) in batching.items():
             port = _free_port()
             log = log_dir / f"server-{name.replace(' ', '-')}.log"
             with log.open("wb") as sink:
                 popen = subprocess.Popen(
-                    _server_argv(settings, port, size), stdout=sink, stderr=subprocess.STDOUT
+                    _server_argv(settings, port, size, scheduler), stdout=sink, stderr=subprocess.STDOUT
                 )
             servers.append(DemoServer(name, f"http://127.0.0.1:{port}", popen, log))
         for server in servers:
@@ -269,7 +270,8 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
 
 
 BASELINE = "batching off (max batch 1)"
-BATCHING = "batching on (max batch 32)"
+BATCHING = "static batching (max batch 32)"
+CONTINUOUS = "continuous batching (max batch 32)"
 
 
 def main() -> None:
@@ -292,12 +294,16 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     with (
         tempfile.TemporaryDirectory(prefix="bench-server-") as logs,
-        demo_servers(settings, {BASELINE: 1, BATCHING: 32}, Path(logs)) as servers,
+        demo_servers(
+            settings,
+            {BASELINE: (1, "static"), BATCHING: (32, "static"), CONTINUOUS: (32, "continuous")},
+            Path(logs),
+        ) as servers,
     ):
         for level, clients in enumerate(args.concurrency):
             requests = max(16, clients * args.requests_per_client)
             streams = max(8, clients)
-            for server in servers:  # the baseline first, then batching, on the same workload
+            for server in servers:  # the baseline first, then static, then continuous, same workload
                 row = measure(server.url, server.name, clients, requests, streams, seed_base=level * 100_000)
                 rows.append(row)
                 print(table([row]).splitlines()[-1], flush=True)
