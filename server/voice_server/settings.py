@@ -109,7 +109,7 @@ class ServerSettings(BaseSettings):
     )
     max_queue: int = Field(256, ge=1, le=1_000_000, description="Queued requests beyond which 429 is sent.")
     scheduler: Literal["continuous", "static"] = Field(
-        "continuous",
+        "static",  # continuous is not yet faster on every load (bench/README.md)
         description="GPT batching: continuous (sentences join the running decode at every step) or "
         "static (a batch decodes until its last sentence ends).",
     )
