@@ -49,9 +49,8 @@ async def _default_spec(state: ServerState) -> ModelSpec | None:
     )
 
 
-async def warm_up(state: ServerState) -> dict[str, str]:
-    """Synthesise once per speaker; returns the speakers that cannot work, with the reason."""
-    problems: dict[str, str] = {}
+async def warm_up(state: ServerState) -> None:
+    """Synthesise once per speaker; speakers whose files cannot work go to the state's problems."""
     for speaker in state.speakers.all():
         language = speaker.prompt_language if speaker.prompt_language in WARMUP_TEXT else "en"
         options = SynthesisOptions(
@@ -60,7 +59,6 @@ async def warm_up(state: ServerState) -> dict[str, str]:
         try:
             result = await state.synthesis.synthesize(options, speaker, cacheable=False)
         except MisconfiguredError as err:
-            problems[speaker.id] = err.message
             state.note_speaker_problem(speaker.id, err.message)
             log.error("speaker misconfigured", extra={"speaker": speaker.id, "error": err.message})
             continue
@@ -74,7 +72,6 @@ async def warm_up(state: ServerState) -> dict[str, str]:
         )
     if not state.speakers.all():
         log.warning("no speakers configured: nothing to warm up")
-    return problems
 
 
 async def start_models(state: ServerState) -> None:

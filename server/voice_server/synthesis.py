@@ -316,7 +316,9 @@ class SynthesisService:
         media_type = FORMATS[options.format].media_type
         cached = self._cached(plan)
         if cached is not None:
-            return AudioStream(_once(cached), media_type, plan.out_rate, plan.report, release=lambda: None)
+            return AudioStream(
+                single_chunk(cached), media_type, plan.out_rate, plan.report, release=lambda: None
+            )
         release_slot = self._admit(plan.model)
         lease = plan.model.lease()
 
@@ -390,5 +392,6 @@ def _api_error(err: BaseException, speaker: Speaker | None = None) -> ApiError:
     return api
 
 
-async def _once(body: bytes) -> AsyncIterator[bytes]:
+async def single_chunk(body: bytes) -> AsyncIterator[bytes]:
+    """A whole body as a one-chunk stream."""
     yield body

@@ -96,28 +96,26 @@ def demo_settings(demo_dir: Path) -> dict[str, Any]:
     return {"demo": True, "demo_dir": demo_dir, "max_tokens_per_sentence": 20, "drain_delay_s": 0}
 
 
-@pytest.fixture(scope="module")
-def demo_server(demo_settings: dict[str, Any]) -> Iterator[RunningServer]:
-    """A ready demo server shared by a test module (cache on, default batching)."""
-    server = RunningServer(ServerSettings(**demo_settings))
+def _ready_server(settings: ServerSettings) -> Iterator[RunningServer]:
+    server = RunningServer(settings)
     server.start()
     try:
         server.wait_ready()
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def demo_server(demo_settings: dict[str, Any]) -> Iterator[RunningServer]:
+    """A ready demo server shared by a test module (cache on, default batching)."""
+    yield from _ready_server(ServerSettings(**demo_settings))
 
 
 @pytest.fixture(scope="module")
 def pro_demo_server(demo_settings: dict[str, Any]) -> Iterator[RunningServer]:
     """A ready demo server on v2ProPlus weights (with an API key), shared by a test module."""
-    server = RunningServer(ServerSettings(**demo_settings, demo_version="v2ProPlus", api_key="pro-key"))
-    server.start()
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.stop()
+    yield from _ready_server(ServerSettings(**demo_settings, demo_version="v2ProPlus", api_key="pro-key"))
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,7 @@ from voice_server.audio_format import FORMATS
 from voice_server.errors import MisconfiguredError
 from voice_server.options import SynthesisOptions
 from voice_server.speakers import Speaker
-from voice_server.synthesis import AudioResult, AudioStream, SynthesisReport
+from voice_server.synthesis import AudioResult, AudioStream, SynthesisReport, single_chunk
 
 T = TypeVar("T")
 
@@ -131,7 +131,9 @@ def _whole(request: Request, result: AudioResult, sse: bool) -> Response:
     note_synthesis(request.scope, result.report)
     headers = _audio_headers(result.sample_rate, result.report)
     if sse:
-        return StreamingResponse(_sse_events(_once(result.body)), media_type=SSE_MEDIA_TYPE, headers=headers)
+        return StreamingResponse(
+            _sse_events(single_chunk(result.body)), media_type=SSE_MEDIA_TYPE, headers=headers
+        )
     return Response(
         result.body,
         media_type=result.media_type,
@@ -169,7 +171,3 @@ async def _sse_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
 
 def _event(data: dict[str, Any]) -> bytes:
     return f"data: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
-
-
-async def _once(body: bytes) -> AsyncIterator[bytes]:
-    yield body

@@ -141,7 +141,7 @@ class ModelRegistry:
         )
 
     def _stage_failed(self, name: str, failure: BatcherFailedError) -> None:
-        log.error("model stage failed", extra={"model": name, "error": str(failure)})
+        # Logged by the batcher (with the traceback) and by the server state: not a third time.
         self.on_failure(f"model {name!r}: {failure}")
 
     async def unload(self, name: str) -> None:
