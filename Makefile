@@ -11,8 +11,8 @@ PY := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest
 PYTEST_ARGS ?=
 
-.PHONY: help venv system-deps demo images test lint fmt typecheck unit \
-        test-common test-model test-text test-server test-operator test-cluster test-chart
+.PHONY: help venv system-deps node-deps demo images test lint fmt typecheck unit \
+        test-common test-model test-text test-server test-operator test-cluster test-chart test-e2e-node
 
 help: ## List the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -36,6 +36,16 @@ system-deps: ## Install the Debian packages the tests use, when missing.
 DEMO_ARGS ?=
 demo: venv ## Local control plane + chart + operator + a Ready VoiceService, and speech into demo.wav.
 	$(PY) -m e2e.demo $(DEMO_ARGS)
+
+# The real node of the local cluster (e2e/cluster/node.py) runs pods with Debian's containerd,
+# runc and CNI plugins; the kubelet and kube-proxy are built from Go like the control plane.
+NODE_PACKAGES := containerd runc containernetworking-plugins iptables iproute2 conntrack
+node-deps: ## Install the Debian packages a real node needs, when missing.
+	@missing=""; for pkg in $(NODE_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "==> installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 # Images without a Docker engine: buildah (a Debian package) builds docker/'s Dockerfiles as they
 # are. Where no registry serves base images, a Debian 12 base with python3 is debootstrapped from
@@ -113,6 +123,11 @@ test-operator: venv ## Operator unit tests and its integration tests on the cont
 
 test-cluster: venv ## The local Kubernetes control plane itself.
 	$(PYTEST) e2e/cluster $(PYTEST_ARGS)
+
+# The real node (root, Linux): the node itself and its teardown. Not yet part of `make test` (it
+# changes host state); without GSV_E2E_REAL_NODE its tests are not collected.
+test-e2e-node: venv node-deps ## The local cluster's real node (root, Linux).
+	GSV_E2E_REAL_NODE=1 $(PYTEST) e2e/node $(PYTEST_ARGS)
 
 test-chart: venv system-deps ## Helm chart, images and compose files.
 	$(PYTEST) charts/gpt-sovits/tests docker/tests $(PYTEST_ARGS)
