@@ -22,6 +22,7 @@ import argparse
 import os
 import time
 from collections.abc import Callable
+from typing import cast
 
 import torch
 
@@ -35,7 +36,7 @@ from gpt_sovits.t2s.decode import (
     decode_uncached,
 )
 from gpt_sovits.t2s.demo import random_t2s
-from gpt_sovits.t2s.model import Text2SemanticDecoder
+from gpt_sovits.t2s.model import Block, Text2SemanticDecoder
 
 TARGETS = {("fp32", 1): 22.0, ("fp32", 8): 80.0, ("fp32", 32): 250.0, ("bf16", 1): 40.0}
 
@@ -91,7 +92,8 @@ def best_rates(run: Runner, requests: list[DecodeRequest], repeats: int) -> tupl
 def matmul_cap(model: Text2SemanticDecoder, batch: int, steps: int = 20, repeats: int = 2) -> float:
     """Ids/s of the bare weight matmuls of a decode step (no attention, no sampling): the ceiling."""
     weights = [model.ar_predict_layer.weight]
-    for block in model.h.layers:
+    for layer in model.h.layers:
+        block = cast(Block, layer)  # a ModuleList yields plain Modules to the type checker
         attn = block.self_attn
         weights += [attn.in_proj_weight, attn.out_proj.weight, block.linear1.weight, block.linear2.weight]
     inputs = {w.shape[1]: torch.randn(batch, w.shape[1], dtype=w.dtype) for w in weights}

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 
 def test_measure_reports_every_column(tmp_path: Path) -> None:
     settings = BenchSettings(demo_dir=tmp_path / "demo", tokens=4, torch_threads=1)
-    with demo_servers(settings, {"smoke": 2}, tmp_path) as servers:
+    with demo_servers(settings, {"smoke": (2, "static")}, tmp_path) as servers:
         (server,) = servers
         row = measure(server.url, server.name, clients=2, requests=4, streams=2)
         miss, hit = cache_latency(server.url, repeats=2, seed_base=1000)
