@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +76,53 @@ def test_peering_priority_is_random_unless_given() -> None:
     drawn = {peering_priority(unset) for _ in range(20)}
     assert len(drawn) > 1
     assert all(0 <= p < 2**31 for p in drawn)
+
+
+def test_peering_identity_needs_no_login_name() -> None:
+    from voice_operator.runner import peering_identity
+
+    named = load_settings(OperatorSettings, ["--pod-name", "gsv-operator-5f5c-d7vh4"])
+    assert peering_identity(named) == "gsv-operator-5f5c-d7vh4"
+    unset = load_settings(OperatorSettings, [])
+    assert peering_identity(unset) != peering_identity(unset)
+
+
+def test_the_operator_gives_kopf_its_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The image runs as uid 65532, which need not be in /etc/passwd: kopf's default identity
+    # (getpass.getuser()) raised there and the operator pod crash-looped.
+    import kopf
+
+    from voice_operator import runner
+
+    seen: dict[str, object] = {}
+
+    async def fake_operator(**kwargs: object) -> None:
+        seen.update(kwargs)
+
+    monkeypatch.setattr(kopf, "operator", fake_operator)
+    runner.run(load_settings(OperatorSettings, ["--pod-name", "op-0", "--namespaces", "voices"]))
+    assert seen["identity"] == "op-0"
+
+
+def test_in_cluster_login_uses_the_injected_service_address(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A cluster without DNS (the local one) cannot resolve kopf's kubernetes.default.svc.
+    import kopf
+    from kubernetes.config import incluster_config
+
+    from voice_operator.handlers import login
+
+    (tmp_path / "token").write_text("t0ken")
+    (tmp_path / "ca.crt").write_text("not read here")
+    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(tmp_path / "token"))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(tmp_path / "ca.crt"))
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
+    account = kopf.ConnectionInfo(server="https://kubernetes.default.svc", token="t0ken")
+    monkeypatch.setattr(kopf, "login_with_service_account", lambda **_: account)
+
+    info = login()
+    assert info is not None
+    assert info.server == "https://10.0.0.1:443"
+    assert info.token == "t0ken"

@@ -6,6 +6,7 @@ is a setting known only once the operator starts.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import threading
@@ -16,7 +17,7 @@ import kopf
 
 from voice_operator import constants as c
 from voice_operator import metrics
-from voice_operator.kube import Kube, load_api_client
+from voice_operator.kube import Kube, in_cluster_server, load_api_client
 from voice_operator.reconcile import Outcome, reconcile
 from voice_operator.settings import OperatorSettings
 
@@ -60,7 +61,13 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
 
 def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
     """Credentials: the pod's service account when in a cluster, else the kubeconfig."""
-    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+    account = kopf.login_with_service_account(**kwargs)
+    if account is None:
+        return kopf.login_with_kubeconfig(**kwargs)
+    # kopf addresses the API server as kubernetes.default.svc, which only resolves where the
+    # cluster runs a DNS; the injected service address works everywhere, as for client-go.
+    server = in_cluster_server()
+    return dataclasses.replace(account, server=server) if server else account
 
 
 class Announcements:

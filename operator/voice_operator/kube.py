@@ -41,6 +41,19 @@ def load_api_client() -> client.ApiClient:
     return client.ApiClient()
 
 
+def in_cluster_server() -> str | None:
+    """The API server's URL as Kubernetes tells a pod (its Service address), or ``None`` outside one.
+
+    Read the way client-go's in-cluster configuration reads it, so it needs no cluster DNS.
+    """
+    found = client.Configuration()
+    try:
+        config.load_incluster_config(client_configuration=found)
+    except config.ConfigException:
+        return None
+    return str(found.host)
+
+
 def object_path(api_version: str, kind: str, namespace: str, name: str | None = None) -> str:
     """REST path of an object (or of its collection when ``name`` is None)."""
     plural, namespaced = _RESOURCES[kind]

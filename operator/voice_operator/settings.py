@@ -53,6 +53,11 @@ class OperatorSettings(BaseSettings):
         description="Priority among replicas (the highest acts); unset picks a random one, since "
         "replicas of equal priority all pause.",
     )
+    pod_name: str | None = Field(
+        None,
+        description="This replica's pod name (the chart sets it from the downward API): its peering "
+        "identity, so peering never needs a login name for the process's uid.",
+    )
     watch_server_timeout_s: int = Field(
         300, ge=10, le=3600, description="Server-side watch timeout (s), so a stalled watch is renewed."
     )
