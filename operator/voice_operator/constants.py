@@ -29,6 +29,8 @@ SERVER_ENV_PREFIX: Final = "VOICE_SERVER_"
 SERVER_PORT: Final = 8000
 SERVER_PORT_NAME: Final = "http"
 SERVER_CONTAINER: Final = "server"
+# The init container that downloads and checks the weights (http and huggingFace sources).
+FETCH_CONTAINER: Final = "fetch-model"
 # The server's probes: /startup passes once start-up is over (model loaded and warm, or failed),
 # /health fails when the process cannot serve, /ready passes when it takes requests.
 STARTUP_PATH: Final = "/startup"

@@ -19,6 +19,7 @@ from voice_operator.errors import KubernetesApiError, SpecInvalidError
 # so a fresh CRD (ServiceMonitor) is seen without a stale discovery cache.
 _RESOURCES: dict[str, tuple[str, bool]] = {
     "ConfigMap": ("configmaps", True),
+    "Pod": ("pods", True),
     "Service": ("services", True),
     "Secret": ("secrets", True),
     "PersistentVolumeClaim": ("persistentvolumeclaims", True),
@@ -134,6 +135,17 @@ class Kube:
             return None
         raise KubernetesApiError(
             f"reading {kind} {name}: {failure.status} {failure.message}", delay=_RETRY_DELAY_S
+        )
+
+    def list(self, api_version: str, kind: str, namespace: str, selector: str) -> list[dict[str, Any]]:
+        """The objects of ``kind`` in ``namespace`` that match the label ``selector``."""
+        path = object_path(api_version, kind, namespace)
+        data, failure = self._call("GET", path, query=[("labelSelector", selector)])
+        if failure is None and data is not None:
+            return list(data.get("items") or [])
+        assert failure is not None
+        raise KubernetesApiError(
+            f"listing {kind} ({selector}): {failure.status} {failure.message}", delay=_RETRY_DELAY_S
         )
 
     def exists(self, api_version: str, kind: str, namespace: str, name: str) -> bool:

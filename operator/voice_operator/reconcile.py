@@ -14,6 +14,7 @@ from voice_operator.errors import SpecInvalidError
 from voice_operator.kube import Kube
 from voice_operator.manifests import Owner, build_children, selector_string, service_endpoint
 from voice_operator.manifests.model_source import claims_used
+from voice_operator.pod_health import pod_problems
 from voice_operator.spec import VoiceServiceSpec, parse_spec
 from voice_operator.status import Observed, Problem, compute_status, newly_degraded
 
@@ -89,6 +90,9 @@ def reconcile(kube: Kube, body: Mapping[str, Any], *, default_image: str, now: s
     if deployment is None:
         deployment = kube.get("apps/v1", "Deployment", owner.namespace, owner.name)
 
+    if deployment is not None:
+        pods = kube.list("v1", "Pod", owner.namespace, selector_string(owner))
+        problems += pod_problems(pods, spec.resources.gpu_resource_name)
     desired = None if spec.autoscaling.enabled else spec.replicas
     observed = Observed(
         generation, deployment, desired, service_endpoint(spec, owner), selector_string(owner), problems

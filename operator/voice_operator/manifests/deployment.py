@@ -154,6 +154,8 @@ def _pod_spec(spec: VoiceServiceSpec, owner: Owner, image: str) -> dict[str, Any
         "env": server_env(spec, model.model_dir),
         "resources": container_resources(spec.resources),
         "securityContext": security,
+        # A crash's last log lines become its termination message, which status reports.
+        "terminationMessagePolicy": "FallbackToLogsOnError",
         "volumeMounts": [*model.mounts, *config_mounts],
         # Keep serving while endpoints drop this pod, so no request hits a closed socket.
         "lifecycle": {"preStop": {"sleep": {"seconds": spec.shutdown.pre_stop_delay_seconds}}},

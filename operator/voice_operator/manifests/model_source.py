@@ -41,11 +41,12 @@ def _fetcher(
     image: str, pull_policy: str, security: dict[str, Any], script: str, args: list[str]
 ) -> dict[str, Any]:
     return {
-        "name": "fetch-model",
+        "name": c.FETCH_CONTAINER,
         "image": image,
         "imagePullPolicy": pull_policy,
         "command": ["python", "-c", script_text(script), *args],
         "securityContext": security,
+        "terminationMessagePolicy": "FallbackToLogsOnError",
         "resources": _FETCH_RESOURCES,
         "env": [
             {"name": "HOME", "value": c.TMP_DIR},

@@ -1,0 +1,98 @@
+"""pod_problems: why a VoiceService's pods do not serve, read from pod status as the kubelet writes it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from voice_operator.pod_health import pod_problems
+
+GPU = "nvidia.com/gpu"
+
+
+def _pod(name: str, status: dict[str, Any], deleting: bool = False) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name}
+    if deleting:
+        meta["deletionTimestamp"] = "2026-12-01T00:00:00Z"
+    return {"metadata": meta, "status": status}
+
+
+def _waiting(name: str, reason: str, message: str = "", **extra: Any) -> dict[str, Any]:
+    return {"name": name, "state": {"waiting": {"reason": reason, "message": message}}, **extra}
+
+
+def test_healthy_and_starting_pods_have_no_problem() -> None:
+    running = {"containerStatuses": [{"name": "server", "state": {"running": {}}, "ready": True}]}
+    creating = {"containerStatuses": [_waiting("server", "ContainerCreating")]}
+    initialising = {"initContainerStatuses": [_waiting("fetch-model", "PodInitializing")]}
+    pods = [_pod("a", running), _pod("b", creating), _pod("c", initialising), _pod("d", {})]
+    assert pod_problems(pods, GPU) == []
+
+
+def test_an_image_that_cannot_be_pulled_is_named() -> None:
+    message = 'Container image "gpt-sovits-k8s/server:nope" is not present with pull policy of Never'
+    pods = [_pod("v-1", {"containerStatuses": [_waiting("server", "ErrImageNeverPull", message)]})]
+    (problem,) = pod_problems(pods, GPU)
+    assert problem.reason == "ImageUnavailable"
+    assert "pod v-1, container server: ErrImageNeverPull" in problem.message
+    assert "gpt-sovits-k8s/server:nope" in problem.message
+
+
+def test_a_crash_loop_reports_the_exit_and_the_last_log_lines() -> None:
+    server = _waiting(
+        "server",
+        "CrashLoopBackOff",
+        "back-off 20s restarting failed container",
+        lastState={"terminated": {"exitCode": 2, "reason": "Error", "message": "cannot load x:\n cut"}},
+    )
+    (problem,) = pod_problems([_pod("v-1", {"containerStatuses": [server]})], GPU)
+    assert problem.reason == "CrashLoopBackOff"
+    assert "exit code 2 (Error): cannot load x: cut" in problem.message
+
+
+def test_a_failed_model_download_is_told_apart_from_a_crash() -> None:
+    fetch = {
+        "name": "fetch-model",
+        "state": {"terminated": {"exitCode": 1, "reason": "Error", "message": "sha256 mismatch"}},
+    }
+    (problem,) = pod_problems([_pod("v-1", {"initContainerStatuses": [fetch]})], GPU)
+    assert problem.reason == "ModelFetchFailed"
+    assert "sha256 mismatch" in problem.message
+    looping = _waiting(
+        "fetch-model", "CrashLoopBackOff", lastState={"terminated": {"exitCode": 1, "message": "HTTP 404"}}
+    )
+    (problem,) = pod_problems([_pod("v-2", {"initContainerStatuses": [looping]})], GPU)
+    assert problem.reason == "ModelFetchFailed"
+    assert "exit code 1: HTTP 404" in problem.message
+
+
+def test_pods_that_cannot_get_a_gpu_say_so() -> None:
+    condition = {
+        "type": "PodScheduled",
+        "status": "False",
+        "reason": "Unschedulable",
+        "message": f"0/3 nodes are available: 3 Insufficient {GPU}.",
+    }
+    (problem,) = pod_problems([_pod("v-1", {"phase": "Pending", "conditions": [condition]})], GPU)
+    assert problem.reason == "InsufficientGPU"
+    assert f"Insufficient {GPU}" in problem.message
+    other = {**condition, "message": "0/3 nodes are available: 3 node(s) didn't match node selector."}
+    (problem,) = pod_problems([_pod("v-1", {"conditions": [other]})], GPU)
+    assert problem.reason == "Unschedulable"
+
+
+def test_a_missing_secret_surfaces_as_a_config_error() -> None:
+    message = 'secret "api-keys" not found'
+    pods = [_pod("v-1", {"containerStatuses": [_waiting("server", "CreateContainerConfigError", message)]})]
+    (problem,) = pod_problems(pods, GPU)
+    assert problem.reason == "ContainerConfigError"
+    assert 'secret "api-keys" not found' in problem.message
+
+
+def test_one_problem_per_cause_and_terminating_pods_are_ignored() -> None:
+    pulling = {"containerStatuses": [_waiting("server", "ImagePullBackOff", "x" * 1000)]}
+    crashed = {"containerStatuses": [_waiting("server", "CrashLoopBackOff")]}
+    pods = [_pod("v-2", pulling), _pod("v-1", pulling), _pod("v-0", crashed, deleting=True)]
+    (problem,) = pod_problems(pods, GPU)
+    assert problem.reason == "ImageUnavailable"
+    assert problem.message.startswith("pod v-1,")
+    assert len(problem.message) < 400
