@@ -281,6 +281,8 @@ def test_auth_mounts_the_api_key_secret() -> None:
     assert volume["secret"] == {"secretName": "keys", "items": [{"key": "token", "path": c.API_KEY_FILE}]}
     mount = next(m for m in server(dep)["volumeMounts"] if m["name"] == c.VOLUME_API_KEY)
     assert mount["readOnly"] is True
+    # A subPath mount is never updated: a rotated Secret reaches the server only without one.
+    assert "subPath" not in mount
 
 
 def test_speakers_configmap_is_mounted() -> None:

@@ -17,9 +17,9 @@ from fastapi import FastAPI
 from gpt_sovits.demo import DEMO_MAX_TOKENS_PER_SENTENCE
 from voice_server.api import routers
 from voice_server.api.access_log import AccessLogMiddleware
-from voice_server.api.auth import load_api_key
 from voice_server.api.body_limit import BodyLimitMiddleware
 from voice_server.api.handlers import add_exception_handlers
+from voice_server.api_key import ApiKey
 from voice_server.cache import AudioCache
 from voice_server.engine.model import BatchingSettings
 from voice_server.engine.registry import ModelRegistry
@@ -73,7 +73,7 @@ def build_state(settings: ServerSettings) -> ServerState:
         cache=cache,
         registry=registry,
         synthesis=synthesis,
-        api_key=load_api_key(settings),
+        api_key=ApiKey.from_settings(settings),
     )
     registry.on_failure = state.fail  # a dead model stage makes the server unhealthy
     metrics.queue_depth.set_function(lambda: registry.queue_depth)

@@ -9,6 +9,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from voice_server.watched_file import FileStamp, file_stamp
+
 log = logging.getLogger(__name__)
 
 
@@ -67,20 +69,14 @@ class SpeakerRegistry:
         self.path = path
         self.base_dir = base_dir
         self._speakers: dict[str, Speaker] = {}
-        self._stamp: tuple[float, int] | None = None
+        self._stamp: FileStamp | None = None
         self._lock = threading.Lock()
         if path is not None:
             self._speakers = parse_speakers(path.read_text(encoding="utf-8"), base_dir)
             self._stamp = self._file_stamp()
 
-    def _file_stamp(self) -> tuple[float, int] | None:
-        if self.path is None:
-            return None
-        try:
-            stat = self.path.stat()
-        except OSError:
-            return None
-        return (stat.st_mtime, stat.st_size)
+    def _file_stamp(self) -> FileStamp | None:
+        return None if self.path is None else file_stamp(self.path)
 
     def reload_if_changed(self) -> bool:
         """Re-read the file if it changed; True when new speakers took effect."""

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from voice_server.api_key import ApiKey
 from voice_server.cache import AudioCache
 from voice_server.engine.registry import ModelRegistry
 from voice_server.metrics import ServerMetrics
@@ -54,7 +55,8 @@ class ServerState:
     cache: AudioCache
     registry: ModelRegistry
     synthesis: SynthesisService
-    api_key: str | None
+    #: The key API requests must present (re-read when its file changes), None when auth is off.
+    api_key: ApiKey | None
     phase: Phase = Phase.STARTING
     #: Why the server is FAILED (the load error or the dead stage).
     failure: str | None = None

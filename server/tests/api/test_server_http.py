@@ -60,6 +60,35 @@ def test_api_key_guards_api_routes_but_not_probes(serve, client: httpx.Client, t
         assert client.get(f"{server.url}{open_path}").status_code in (200, 503)
 
 
+def _mount_secret(folder: Path, version: str, key: str) -> None:
+    """Write ``key`` the way the kubelet updates a Secret volume: a new copy, then a symlink swap."""
+    (folder / version).mkdir()
+    (folder / version / "api-key").write_text(key)
+    link = folder / "..data_tmp"
+    link.symlink_to(version)
+    link.replace(folder / "..data")
+    if not (folder / "api-key").is_symlink():
+        (folder / "api-key").symlink_to("..data/api-key")
+
+
+def test_a_rotated_api_key_takes_effect_without_restart(serve, client: httpx.Client, tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    _mount_secret(secret, "..v1", "first-key\n")
+    server = serve(api_key_file=secret / "api-key")
+    url = f"{server.url}/api/v1/speakers"
+
+    def status(key: str) -> int:
+        return client.get(url, headers={"Authorization": f"Bearer {key}"}).status_code
+
+    assert (status("first-key"), status("second-key")) == (200, 401)
+    _mount_secret(secret, "..v2", "second-key\n")
+    assert (status("first-key"), status("second-key")) == (401, 200)
+    # A rotation to an empty file is refused: the last good key stays in force.
+    _mount_secret(secret, "..v3", "\n")
+    assert (status("first-key"), status("second-key")) == (401, 200)
+
+
 def test_speakers_are_listed_from_the_file(serve, client: httpx.Client, tmp_path: Path) -> None:
     speakers = tmp_path / "speakers.yaml"
     speakers.write_text("- {id: narrator, name: Narrator, refAudio: n.wav, promptLanguage: en}\n")

@@ -1,4 +1,4 @@
-"""Optional API-key auth: a Bearer token from the settings or a mounted file."""
+"""Optional API-key auth: a Bearer token checked against the key in force (see voice_server.api_key)."""
 
 from __future__ import annotations
 
@@ -8,27 +8,6 @@ from fastapi import Request
 
 from voice_server.api.state_access import server_state
 from voice_server.errors import ForbiddenError, UnauthorizedError
-from voice_server.settings import ServerSettings
-
-
-class ApiKeyError(ValueError):
-    """The configured key file cannot be used."""
-
-
-def load_api_key(settings: ServerSettings) -> str | None:
-    """The key requests must present, or None when auth is off."""
-    if settings.api_key is not None:
-        key = settings.api_key.get_secret_value().strip()
-    elif settings.api_key_file is not None:
-        try:
-            key = settings.api_key_file.read_text(encoding="utf-8").strip()
-        except OSError as err:
-            raise ApiKeyError(f"api key file {settings.api_key_file}: {err.strerror}") from None
-    else:
-        return None
-    if not key:
-        raise ApiKeyError("the API key is empty")
-    return key
 
 
 def check_bearer(expected: str | None, authorization: str | None) -> None:
@@ -42,14 +21,20 @@ def check_bearer(expected: str | None, authorization: str | None) -> None:
         )
 
 
+def _expected(request: Request) -> str | None:
+    """The key requests must present now, or None when auth is off."""
+    key = server_state(request).api_key
+    return None if key is None else key.current()
+
+
 async def require_api_key(request: Request) -> None:
     """FastAPI dependency guarding the API routes; probes and metrics do not use it."""
-    check_bearer(server_state(request).api_key, request.headers.get("authorization"))
+    check_bearer(_expected(request), request.headers.get("authorization"))
 
 
 async def require_admin_key(request: Request) -> None:
     """Guard of the admin routes: they exist only on a server that has an API key."""
-    expected = server_state(request).api_key
+    expected = _expected(request)
     if expected is None:
         raise ForbiddenError("the admin API is off: start the server with an API key (VOICE_SERVER_API_KEY)")
     check_bearer(expected, request.headers.get("authorization"))
