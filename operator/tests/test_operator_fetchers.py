@@ -84,6 +84,17 @@ def test_wrong_digest_fails_and_leaves_nothing(web_root: tuple[Path, str], tmp_p
     assert list(dest.iterdir()) == []
 
 
+def test_a_failed_download_is_one_line_naming_the_url(web_root: tuple[Path, str], tmp_path: Path) -> None:
+    # The pod's termination message is what status reports: an error line, not a traceback.
+    _, base = web_root
+    dest = tmp_path / "models"
+    cmd = [sys.executable, "-c", script_text("http_fetch"), f"{base}/absent.ckpt", sha(b"x"), str(dest)]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"cannot download {base}/absent.ckpt: HTTP Error 404: File not found"
+    assert not list(dest.glob(".part-*"))
+
+
 def test_runs_as_the_container_runs_it(web_root: tuple[Path, str], tmp_path: Path) -> None:
     """``python -c <script> URL SHA DEST``, exactly the init container's command."""
     root, base = web_root

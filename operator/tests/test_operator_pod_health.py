@@ -63,6 +63,12 @@ def test_a_failed_model_download_is_told_apart_from_a_crash() -> None:
     (problem,) = pod_problems([_pod("v-2", {"initContainerStatuses": [looping]})], GPU)
     assert problem.reason == "ModelFetchFailed"
     assert "exit code 1: HTTP 404" in problem.message
+    # A log tail as termination message: its last lines, where the error is, are kept.
+    log_tail = "\n".join(f"progress line {i}" for i in range(200)) + "\ncannot download u: refused\n"
+    ended = {"name": "fetch-model", "state": {"terminated": {"exitCode": 1, "message": log_tail}}}
+    (problem,) = pod_problems([_pod("v-3", {"initContainerStatuses": [ended]})], GPU)
+    assert problem.message.endswith("progress line 199 cannot download u: refused")
+    assert len(problem.message) < 400
 
 
 def test_pods_that_cannot_get_a_gpu_say_so() -> None:

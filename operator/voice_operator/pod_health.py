@@ -28,6 +28,15 @@ def _short(text: str) -> str:
     return line if len(line) <= _MESSAGE_LIMIT else line[: _MESSAGE_LIMIT - 3] + "..."
 
 
+def _tail(text: str) -> str:
+    """The last lines of a termination message (a log tail ends with the error), bounded."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    kept: list[str] = []
+    while lines and sum(len(line) + 1 for line in kept) + len(lines[-1]) <= _MESSAGE_LIMIT:
+        kept.insert(0, lines.pop())
+    return " ".join(kept) if kept else _short(text[-_MESSAGE_LIMIT:])
+
+
 def _last_exit(status: Mapping[str, Any]) -> str:
     """'exit code N (reason): message' of the container's last termination, or ''."""
     ended = (status.get("lastState") or {}).get("terminated") or (status.get("state") or {}).get("terminated")
@@ -37,7 +46,7 @@ def _last_exit(status: Mapping[str, Any]) -> str:
     if ended.get("reason"):
         text += f" ({ended['reason']})"
     if ended.get("message"):
-        text += f": {_short(str(ended['message']))}"
+        text += f": {_tail(str(ended['message']))}"
     return text
 
 

@@ -63,3 +63,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     state.request_exit = server.request_exit
     server.run()
+    if state.failure is not None:
+        # Last on stderr, so it is the pod's termination message (FallbackToLogsOnError).
+        raise SystemExit(f"{PROG}: stopped after a failure: {state.failure}")

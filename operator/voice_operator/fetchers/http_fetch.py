@@ -26,10 +26,14 @@ def fetch(url: str, sha256: str, dest: Path) -> str:
     name = Path(urllib.parse.urlparse(url).path).name or "download"
     part = dest / f".part-{sha256}"
     digest = hashlib.sha256()
-    with urllib.request.urlopen(url, timeout=60) as response, part.open("wb") as out:
-        for chunk in iter(lambda: response.read(CHUNK), b""):
-            digest.update(chunk)
-            out.write(chunk)
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, part.open("wb") as out:
+            for chunk in iter(lambda: response.read(CHUNK), b""):
+                digest.update(chunk)
+                out.write(chunk)
+    except OSError as err:  # HTTP errors, refused connections, timeouts: one line, not a traceback
+        part.unlink(missing_ok=True)
+        raise SystemExit(f"cannot download {url}: {err}") from None
     if digest.hexdigest() != sha256:
         part.unlink()
         raise SystemExit(f"sha256 mismatch for {url}: expected {sha256}, got {digest.hexdigest()}")

@@ -67,3 +67,50 @@ def test_sigterm_drains_in_flight_requests(console_script, free_port, demo_dir: 
     output = log.read_text()
     assert proc.returncode == 0, output
     assert "drained" in output
+
+
+def test_a_server_that_failed_exits_nonzero_with_the_reason_last(
+    console_script, free_port, demo_dir: Path, tmp_path: Path
+) -> None:
+    # Kubernetes restarts it on /health; the exit code and the last log line (the pod's
+    # termination message) then say why, so the VoiceService's status can name the cause.
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for path in demo_dir.iterdir():
+        if path.is_file():
+            (broken / path.name).write_bytes(path.read_bytes())
+        else:
+            (broken / path.name).symlink_to(path)
+    gpt = next(broken.glob("*.ckpt"))
+    gpt.write_bytes(gpt.read_bytes()[:4096])
+    url = f"http://127.0.0.1:{free_port}"
+    proc = subprocess.Popen(
+        [
+            console_script("gpt-sovits-server"),
+            *("--demo", "--demo-dir", str(broken), "--port", str(free_port), "--host", "127.0.0.1"),
+            *("--drain-delay-s", "0", "--log-format", "text"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        with httpx.Client(timeout=5) as http:
+
+            def unhealthy() -> bool:
+                try:
+                    return http.get(f"{url}/health").status_code == 503
+                except httpx.TransportError:
+                    return False
+
+            _wait(unhealthy)
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1, output
+    last = output.strip().splitlines()[-1]
+    assert last.startswith("gpt-sovits-server: stopped after a failure: loading the model failed"), output
+    assert gpt.name in last
