@@ -21,6 +21,7 @@ from voice_operator.manifests import (
     selector_string,
     service_endpoint,
 )
+from voice_operator.manifests.deployment import build_replicas_handover, owns_replicas
 from voice_operator.manifests.hpa import requests_per_second_quantity
 from voice_operator.manifests.model_source import claims_used
 from voice_operator.spec import VoiceServiceSpec, parse_spec
@@ -148,6 +149,53 @@ def test_spec_image_wins_over_the_default() -> None:
 def test_autoscaling_leaves_replicas_to_the_hpa() -> None:
     dep = build_deployment(make(replicas=3, autoscaling={"enabled": True}), OWNER, IMAGE)
     assert "replicas" not in dep["spec"]
+
+
+def live_deployment(replicas: int, *managers: tuple[str, str, dict[str, Any]]) -> dict[str, Any]:
+    """A Deployment as the API server returns it, with (manager, operation, f:spec) entries."""
+    fields = [
+        {"manager": who, "operation": op, "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": spec}}
+        for who, op, spec in managers
+    ]
+    return {"metadata": {"name": "narrator", "managedFields": fields}, "spec": {"replicas": replicas}}
+
+
+def test_replicas_handover_keeps_the_live_count_under_a_second_manager() -> None:
+    live = live_deployment(4, (c.FIELD_MANAGER, "Apply", {"f:replicas": {}, "f:template": {}}))
+    assert owns_replicas(live, c.FIELD_MANAGER)
+    assert build_replicas_handover(OWNER, live) == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "narrator", "namespace": "voice"},
+        "spec": {"replicas": 4},
+    }
+
+
+@pytest.mark.parametrize(
+    "managers",
+    [
+        # Handed over already: the operator's apply no longer holds replicas.
+        (
+            (c.FIELD_MANAGER, "Apply", {"f:template": {}}),
+            (c.REPLICAS_HANDOVER_MANAGER, "Apply", {"f:replicas": {}}),
+        ),
+        # The HPA wrote the count (an update through the scale subresource).
+        (
+            (c.FIELD_MANAGER, "Apply", {"f:template": {}}),
+            ("kube-controller-manager", "Update", {"f:replicas": {}}),
+        ),
+        # An update by the operator's name is no applied configuration of it.
+        ((c.FIELD_MANAGER, "Update", {"f:replicas": {}}),),
+    ],
+)
+def test_no_replicas_handover_when_the_operator_does_not_apply_them(
+    managers: tuple[tuple[str, str, dict[str, Any]], ...],
+) -> None:
+    assert build_replicas_handover(OWNER, live_deployment(4, *managers)) is None
+
+
+def test_no_replicas_handover_without_a_deployment() -> None:
+    assert build_replicas_handover(OWNER, None) is None
 
 
 def test_probes_point_at_the_server_paths() -> None:

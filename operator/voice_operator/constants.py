@@ -13,6 +13,8 @@ PLURAL: Final = "voiceservices"
 # Server-side apply owner of every field the operator writes; never changes between releases,
 # otherwise the API server would see two managers fighting over the same fields.
 FIELD_MANAGER: Final = "gpt-sovits-operator"
+# Holds the Deployment's replica count while autoscaling takes it over (see build_replicas_handover).
+REPLICAS_HANDOVER_MANAGER: Final = "gpt-sovits-operator-replicas-handover"
 
 # Recommended Kubernetes labels; NAME + INSTANCE form the (immutable) pod selector.
 APP_NAME: Final = "gpt-sovits"

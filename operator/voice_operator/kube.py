@@ -111,15 +111,30 @@ class Kube:
 
     def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Server-side apply ``obj`` (forcing our field manager's ownership); returns the result."""
+        data = self._apply(obj, c.FIELD_MANAGER, force=True)
+        assert data is not None
+        return data
+
+    def apply_as(self, obj: dict[str, Any], manager: str) -> bool:
+        """Server-side apply ``obj`` as ``manager`` without forcing; False on a conflict.
+
+        A conflict means another manager owns one of the fields with a different value; nothing
+        is written then.
+        """
+        return self._apply(obj, manager, force=False) is not None
+
+    def _apply(self, obj: dict[str, Any], manager: str, *, force: bool) -> dict[str, Any] | None:
         meta = obj["metadata"]
         path = object_path(obj["apiVersion"], obj["kind"], meta["namespace"], meta["name"])
-        query = [("fieldManager", c.FIELD_MANAGER), ("force", "true")]
+        query = [("fieldManager", manager)] + ([("force", "true")] if force else [])
         data, failure = self._call(
             "PATCH", path, body=obj, query=query, content_type="application/apply-patch+yaml"
         )
         if failure is None and data is not None:
             return data
         assert failure is not None
+        if failure.status == 409 and not force:
+            return None
         what = f"{obj['kind']} {meta['name']}"
         if failure.status in (400, 422):
             # The API server refused what we built from the spec: a new spec is needed, not a retry.

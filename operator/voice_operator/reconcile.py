@@ -13,6 +13,7 @@ from voice_operator import constants as c
 from voice_operator.errors import SpecInvalidError
 from voice_operator.kube import Kube
 from voice_operator.manifests import Owner, build_children, selector_string, service_endpoint
+from voice_operator.manifests.deployment import build_replicas_handover
 from voice_operator.manifests.model_source import claims_used
 from voice_operator.pod_health import pod_problems
 from voice_operator.spec import VoiceServiceSpec, parse_spec
@@ -59,6 +60,18 @@ def version_problems(spec: VoiceServiceSpec) -> list[Problem]:
     ]
 
 
+def hand_over_replicas(kube: Kube, owner: Owner) -> None:
+    """Let a second field manager hold the Deployment's replica count before autoscaling takes it.
+
+    As Kubernetes documents for handing ``replicas`` to an HPA: a conflict means the HPA has
+    written the field already, and then there is nothing to keep.
+    """
+    live = kube.get("apps/v1", "Deployment", owner.namespace, owner.name)
+    handover = build_replicas_handover(owner, live)
+    if handover is not None:
+        kube.apply_as(handover, c.REPLICAS_HANDOVER_MANAGER)
+
+
 def reconcile(kube: Kube, body: Mapping[str, Any], *, default_image: str, now: str) -> Outcome:
     """Bring the children of ``body`` in line with its spec and report what is observed."""
     owner = Owner.from_body(body)
@@ -79,6 +92,8 @@ def reconcile(kube: Kube, body: Mapping[str, Any], *, default_image: str, now: s
     children = build_children(spec, owner, default_image=default_image, servicemonitor_available=monitoring)
     deployment: dict[str, Any] | None = None
     try:
+        if spec.autoscaling.enabled:
+            hand_over_replicas(kube, owner)
         for obj in children.apply:
             result = kube.apply(obj)
             if obj["kind"] == "Deployment":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from voice_operator import constants as c
@@ -205,3 +206,34 @@ def build_deployment(spec: VoiceServiceSpec, owner: Owner, default_image: str) -
     if not spec.autoscaling.enabled:
         body["replicas"] = spec.replicas
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": object_meta(owner), "spec": body}
+
+
+def owns_replicas(deployment: Mapping[str, Any], manager: str) -> bool:
+    """Whether ``manager`` last applied ``spec.replicas`` of ``deployment`` (its managedFields)."""
+    for entry in (deployment.get("metadata") or {}).get("managedFields") or []:
+        if entry.get("manager") != manager or entry.get("operation") != "Apply":
+            continue
+        if "f:replicas" in ((entry.get("fieldsV1") or {}).get("f:spec") or {}):
+            return True
+    return False
+
+
+def build_replicas_handover(owner: Owner, live: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The live replica count alone, for the hand-over field manager to apply; or None.
+
+    Under server-side apply a field that its only manager stops applying is reset to its default,
+    so dropping ``replicas`` for the HPA would first scale the Deployment to 1. Applied once by a
+    second manager with the same value, the field is shared and survives the operator's next apply;
+    the HPA's first write takes it from that manager. None when the operator does not own the field.
+    """
+    if live is None or not owns_replicas(live, c.FIELD_MANAGER):
+        return None
+    replicas = (live.get("spec") or {}).get("replicas")
+    if replicas is None:
+        return None
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": owner.name, "namespace": owner.namespace},
+        "spec": {"replicas": int(replicas)},
+    }
