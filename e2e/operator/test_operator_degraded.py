@@ -58,3 +58,24 @@ def test_missing_api_key_secret_is_degraded(kubectl: Kubectl, operator: Operator
     cond = wait_for("Degraded=True", lambda: degraded(kubectl, "nokey"))
     assert cond["reason"] == "SecretMissing"
     assert "missing-key" in cond["message"]
+
+
+def test_a_checksum_of_a_file_not_fetched_is_an_invalid_spec(
+    kubectl: Kubectl, operator: OperatorProcess
+) -> None:
+    hub = {
+        "repo": "o/v",
+        "revision": "0123456789abcdef0123456789abcdef01234567",
+        "files": ["g.ckpt", "s.pth"],
+        "sha256": {"voices/s.pth": "a" * 64},
+    }
+    model = {"gptWeights": "g.ckpt", "sovitsWeights": "s.pth", "source": {"huggingFace": hub}}
+    kubectl.apply(voiceservice("stray", model=model))
+    cond = wait_for("Degraded=True", lambda: degraded(kubectl, "stray"))
+    assert cond["reason"] == "InvalidSpec"
+    assert "sha256 lists 'voices/s.pth', which is not a file" in cond["message"]
+    event = wait_for(
+        "a Warning event", lambda: [e for e in kubectl.events("stray") if e["reason"] == "InvalidSpec"]
+    )[0]
+    assert "voices/s.pth" in event["message"]
+    assert kubectl.get("deployment", "stray") is None  # nothing is built from a spec it cannot use

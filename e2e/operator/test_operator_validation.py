@@ -12,6 +12,11 @@ pytestmark = pytest.mark.cluster
 
 _MODEL = {"gptWeights": "g.ckpt", "sovitsWeights": "s.pth"}
 _PRO_MODEL = {**_MODEL, "version": "v2ProPlus"}
+_COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def _hub(**source: Any) -> dict[str, Any]:
+    return {"huggingFace": {"repo": "o/v", "revision": _COMMIT, **source}}
 
 
 @pytest.mark.parametrize(
@@ -68,7 +73,7 @@ _PRO_MODEL = {**_MODEL, "version": "v2ProPlus"}
             {
                 "model": {
                     **_PRO_MODEL,
-                    "source": {"huggingFace": {"repo": "o/v", "files": ["s.pth", "g.ckpt"]}},
+                    "source": _hub(files=["s.pth", "g.ckpt"]),
                 }
             },
             "a v2Pro or v2ProPlus model needs its speaker-verification file",
@@ -79,12 +84,31 @@ _PRO_MODEL = {**_MODEL, "version": "v2ProPlus"}
                 "model": {
                     **_PRO_MODEL,
                     "svWeights": "mine/sv.ckpt",
-                    "source": {
-                        "huggingFace": {"repo": "o/v", "files": ["sv/pretrained_eres2netv2w24s4ep4.ckpt"]}
-                    },
+                    "source": _hub(files=["sv/pretrained_eres2netv2w24s4ep4.ckpt"]),
                 }
             },
             "a v2Pro or v2ProPlus model needs its speaker-verification file",
+        ),
+        (
+            "hubmain",
+            {"model": {**_MODEL, "source": _hub(revision="main", files=["*"])}},
+            "model.source.huggingFace.revision must be a full 40-character commit id (a branch or tag "
+            "can move under the pods); set allowMovingRevision: true to accept one anyway",
+        ),
+        (
+            "hubshort",
+            {"model": {**_MODEL, "source": _hub(revision=_COMMIT[:7], files=["*"])}},
+            "model.source.huggingFace.revision must be a full 40-character commit id",
+        ),
+        (
+            "hubnorev",
+            {"model": {**_MODEL, "source": {"huggingFace": {"repo": "o/v", "files": ["*"]}}}},
+            "spec.model.source.huggingFace.revision: Required value",
+        ),
+        (
+            "hubbadsha",
+            {"model": {**_MODEL, "source": _hub(files=["*"], sha256={"g.ckpt": "ABC"})}},
+            "spec.model.source.huggingFace.sha256.g.ckpt",
         ),
     ],
 )
@@ -126,22 +150,10 @@ def test_the_sample_is_accepted(kubectl: Kubectl) -> None:
             "prohub",
             {
                 **_PRO_MODEL,
-                "source": {
-                    "huggingFace": {
-                        "repo": "o/v",
-                        "files": ["g.ckpt", "s.pth", "sv/pretrained_eres2netv2w24s4ep4.ckpt"],
-                    }
-                },
+                "source": _hub(files=["g.ckpt", "s.pth", "sv/pretrained_eres2netv2w24s4ep4.ckpt"]),
             },
         ),
-        (
-            "proglob",
-            {
-                **_PRO_MODEL,
-                "svWeights": "x/sv.ckpt",
-                "source": {"huggingFace": {"repo": "o/v", "files": ["*"]}},
-            },
-        ),
+        ("proglob", {**_PRO_MODEL, "svWeights": "x/sv.ckpt", "source": _hub(files=["*"])}),
     ],
 )
 def test_pro_models_with_their_sv_file_are_accepted(
@@ -151,3 +163,19 @@ def test_pro_models_with_their_sv_file_are_accepted(
         "create", "--dry-run=server", "-f", "-", input=json.dumps(voiceservice(name, model=model))
     )
     assert name in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "source"),
+    [
+        ("hubpinned", _hub(files=["*"], sha256={"g.ckpt": "a" * 64, "s.pth": "b" * 64})),
+        ("hubmoving", _hub(revision="main", allowMovingRevision=True, files=["*"])),
+    ],
+)
+def test_pinned_or_explicitly_moving_hub_revisions_are_accepted(
+    kubectl: Kubectl, name: str, source: dict[str, Any]
+) -> None:
+    manifest = voiceservice(name, model={**_MODEL, "source": source})
+    result = kubectl.run("create", "--dry-run=server", "-o", "json", "-f", "-", input=json.dumps(manifest))
+    stored = json.loads(result.stdout)["spec"]["model"]["source"]["huggingFace"]
+    assert stored["allowMovingRevision"] is (name == "hubmoving")  # defaulted to false

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -427,6 +428,7 @@ def test_hugging_face_source_with_token() -> None:
             "huggingFace": {
                 "repo": "org/voices",
                 "revision": "v1",
+                "allowMovingRevision": True,
                 "files": ["narrator/*"],
                 "tokenSecretRef": {"name": "hf"},
             }
@@ -434,10 +436,30 @@ def test_hugging_face_source_with_token() -> None:
     )
     (init,) = pod(build_deployment(spec, OWNER, IMAGE))["initContainers"]
     assert init["command"][:3] == ["python", "-c", script_text("hf_fetch")]
-    assert init["command"][3:] == ["org/voices", "v1", "/models", "narrator/*"]
+    assert init["command"][3:] == ["org/voices", "v1", "/models", "{}", "narrator/*"]
     env = {e["name"]: e for e in init["env"]}
     assert env["HF_TOKEN"]["valueFrom"] == {"secretKeyRef": {"name": "hf", "key": "token"}}
     assert env["HF_HUB_OFFLINE"]["value"] == "0"
+
+
+def test_hugging_face_checksums_reach_the_fetcher() -> None:
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    digests = {"narrator/s.pth": "b" * 64, "narrator/g.ckpt": "a" * 64}
+    spec = with_source(
+        {
+            "huggingFace": {
+                "repo": "org/voices",
+                "revision": commit,
+                "files": ["narrator/*"],
+                "sha256": digests,
+            }
+        }
+    )
+    (init,) = pod(build_deployment(spec, OWNER, IMAGE))["initContainers"]
+    repo, revision, dest, checksums, *files = init["command"][3:]
+    assert (repo, revision, dest, files) == ("org/voices", commit, "/models", ["narrator/*"])
+    assert json.loads(checksums) == digests
+    assert checksums == json.dumps(dict(sorted(digests.items())), separators=(",", ":"))  # stable text
 
 
 # --- Service, ConfigMap ------------------------------------------------------------------------

@@ -10,6 +10,8 @@ import pytest
 from voice_operator.errors import SpecInvalidError
 from voice_operator.spec import parse_spec
 
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
 
 def minimal(**extra: Any) -> dict[str, Any]:
     spec: dict[str, Any] = {
@@ -64,7 +66,7 @@ def test_camel_case_fields_and_quantities() -> None:
         {"hostPath": {"path": "/data/models"}},
         {"image": {}},
         {"http": {"url": "https://example.com/m.tar.gz", "sha256": "a" * 64}},
-        {"huggingFace": {"repo": "org/voice", "files": ["*.ckpt"]}},
+        {"huggingFace": {"repo": "org/voice", "revision": COMMIT, "files": ["*.ckpt"]}},
     ],
 )
 def test_every_source_kind_parses(source: dict[str, Any]) -> None:
@@ -145,7 +147,9 @@ def test_v2_reads_no_sv_file() -> None:
     [["s1v3.ckpt", "v2Pro/*", "sv/pretrained_eres2netv2w24s4ep4.ckpt"], ["*"], ["sv/*.ckpt", "*.pth"]],
 )
 def test_pro_hugging_face_source_fetching_the_sv_file(files: list[str]) -> None:
-    spec = _pro_model(source={"huggingFace": {"repo": "lj1995/GPT-SoVITS", "files": files}})
+    spec = _pro_model(
+        source={"huggingFace": {"repo": "lj1995/GPT-SoVITS", "revision": COMMIT, "files": files}}
+    )
     assert parse_spec(spec).model.speaker_verification_file == "sv/pretrained_eres2netv2w24s4ep4.ckpt"
 
 
@@ -164,14 +168,28 @@ def test_pro_hugging_face_source_fetching_the_sv_file(files: list[str]) -> None:
             "model.svWeights is only used by v2Pro and v2ProPlus models",
         ),
         (
-            _pro_model(source={"huggingFace": {"repo": "org/voice", "files": ["s1v3.ckpt", "v2Pro/*.pth"]}}),
+            _pro_model(
+                source={
+                    "huggingFace": {
+                        "repo": "org/voice",
+                        "revision": COMMIT,
+                        "files": ["s1v3.ckpt", "v2Pro/*.pth"],
+                    }
+                }
+            ),
             "needs its speaker-verification file (sv/pretrained_eres2netv2w24s4ep4.ckpt, model.svWeights)",
         ),
         (
             _pro_model(
                 "v2ProPlus",
                 svWeights="sv/mine.ckpt",
-                source={"huggingFace": {"repo": "org/voice", "files": ["sv/pretrained_*.ckpt"]}},
+                source={
+                    "huggingFace": {
+                        "repo": "org/voice",
+                        "revision": COMMIT,
+                        "files": ["sv/pretrained_*.ckpt"],
+                    }
+                },
             ),
             "a v2ProPlus model needs its speaker-verification file (sv/mine.ckpt",
         ),
@@ -179,6 +197,43 @@ def test_pro_hugging_face_source_fetching_the_sv_file(files: list[str]) -> None:
     ],
 )
 def test_pro_sv_file_problems_are_invalid_specs(spec: dict[str, Any], message: str) -> None:
+    with pytest.raises(SpecInvalidError, match="invalid VoiceService spec") as caught:
+        parse_spec(spec)
+    assert message in str(caught.value)
+
+
+def _hub(**source: Any) -> dict[str, Any]:
+    hub = {"repo": "org/voice", "revision": COMMIT, "files": ["g.ckpt", "voices/*.pth"], **source}
+    return minimal(model={"gptWeights": "g.ckpt", "sovitsWeights": "s.pth", "source": {"huggingFace": hub}})
+
+
+def test_hugging_face_is_pinned_to_a_commit_with_optional_checksums() -> None:
+    hub = parse_spec(_hub(sha256={"g.ckpt": "a" * 64, "voices/s.pth": "b" * 64})).model.source.hugging_face
+    assert hub is not None
+    assert (hub.revision, hub.allow_moving_revision) == (COMMIT, False)
+    assert hub.sha256 == {"g.ckpt": "a" * 64, "voices/s.pth": "b" * 64}
+    moving = parse_spec(_hub(revision="main", allowMovingRevision=True)).model.source.hugging_face
+    assert moving is not None
+    assert moving.revision == "main"
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ({"revision": "main"}, "revision must be a full 40-character commit id"),
+        ({"revision": "v1.0"}, "set allowMovingRevision: true to accept one anyway"),
+        ({"revision": COMMIT.upper()}, "revision must be a full 40-character commit id"),
+        ({"revision": COMMIT[:12]}, "revision must be a full 40-character commit id"),
+        ({"revision": None}, "spec.model.source.huggingFace.revision"),
+        ({"sha256": {"g.ckpt": "nothex"}}, "spec.model.source.huggingFace.sha256.g.ckpt"),
+        ({"sha256": {"other.ckpt": "a" * 64}}, "sha256 lists 'other.ckpt', which is not a file"),
+        ({"sha256": {"voices/*.pth": "a" * 64}}, "sha256 lists 'voices/*.pth', which is not a file"),
+    ],
+)
+def test_unpinned_or_unchecked_hugging_face_sources_are_refused(source: dict[str, Any], message: str) -> None:
+    spec = _hub(**source)
+    if source.get("revision", "") is None:
+        del spec["model"]["source"]["huggingFace"]["revision"]
     with pytest.raises(SpecInvalidError, match="invalid VoiceService spec") as caught:
         parse_spec(spec)
     assert message in str(caught.value)

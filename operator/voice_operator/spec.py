@@ -7,9 +7,10 @@ structural schema cannot express. Field names are the CRD's camelCase names.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -22,6 +23,10 @@ Precision = Literal["auto", "fp16", "fp32", "bf16"]
 PullPolicy = Literal["Always", "IfNotPresent", "Never"]
 ServiceType = Literal["ClusterIP", "NodePort", "LoadBalancer"]
 Quantity = str
+Sha256 = Annotated[str, Field(pattern=r"^[a-f0-9]{64}$")]
+# A full Git commit id, as the Hub names a revision that cannot move.
+_COMMIT = r"^[0-9a-f]{40}$"
+_GLOB_MARKS = ("*", "?", "[")
 _DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 
 
@@ -74,18 +79,40 @@ class HttpSource(_Model):
     """One file or .tar/.tar.gz/.tgz archive, fetched and checked by an init container."""
 
     url: str = Field(pattern=r"^https?://")
-    sha256: str = Field(pattern=r"^[a-f0-9]{64}$")
+    sha256: Sha256
     cache_claim_name: str | None = None
 
 
 class HuggingFaceSource(_Model):
-    """Files of a Hugging Face Hub repository, fetched by an init container."""
+    """Files of a Hugging Face Hub repository at one commit, fetched by an init container.
+
+    A branch or tag may move under running pods, so ``revision`` must be a commit id unless
+    ``allowMovingRevision`` says otherwise; ``sha256`` pins the content of single files. The CRD's
+    CEL rule on ``huggingFace`` says the same as :meth:`_pinned` about the revision.
+    """
 
     repo: str = Field(pattern=r"^[A-Za-z0-9][-A-Za-z0-9_.]*/[-A-Za-z0-9_.]+$")
-    revision: str = "main"
+    revision: str = Field(min_length=1, max_length=256)
+    allow_moving_revision: bool = False
     files: list[str] = Field(min_length=1, max_length=256)
+    sha256: dict[str, Sha256] = Field(default_factory=dict, max_length=256)
     token_secret_ref: TokenSecretRef | None = None
     cache_claim_name: str | None = None
+
+    @model_validator(mode="after")
+    def _pinned(self) -> HuggingFaceSource:
+        if not self.allow_moving_revision and not re.fullmatch(_COMMIT, self.revision):
+            raise ValueError(
+                "model.source.huggingFace.revision must be a full 40-character commit id (a branch "
+                "or tag can move under the pods); set allowMovingRevision: true to accept one anyway"
+            )
+        for name in self.sha256:
+            if any(mark in name for mark in _GLOB_MARKS) or not any(fnmatchcase(name, f) for f in self.files):
+                raise ValueError(
+                    f"model.source.huggingFace.sha256 lists {name!r}, which is not a file that "
+                    "model.source.huggingFace.files fetches"
+                )
+        return self
 
 
 class ModelSource(_Model):

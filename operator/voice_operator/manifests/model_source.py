@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,9 +69,9 @@ def _http(source: HttpSource, image: str, pull_policy: str, security: dict[str, 
 def _hugging_face(
     source: HuggingFaceSource, image: str, pull_policy: str, security: dict[str, Any]
 ) -> dict[str, Any]:
-    container = _fetcher(
-        image, pull_policy, security, "hf_fetch", [source.repo, source.revision, c.MODEL_DIR, *source.files]
-    )
+    checksums = json.dumps(source.sha256, sort_keys=True, separators=(",", ":"))
+    args = [source.repo, source.revision, c.MODEL_DIR, checksums, *source.files]
+    container = _fetcher(image, pull_policy, security, "hf_fetch", args)
     if source.token_secret_ref is not None:
         ref = source.token_secret_ref
         container["env"].append(
