@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 import yaml
-from vsvc_support import CRD_FILE, Kubectl, OperatorProcess, start_operator
+from vsvc_support import (
+    CRD_FILE,
+    Kubectl,
+    OperatorProcess,
+    chart_rbac,
+    service_account_kubeconfig,
+    start_operator,
+)
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +35,17 @@ def kubectl(cluster: Any, namespace: str, voiceservice_crd: dict[str, Any]) -> K
     return Kubectl(cluster, namespace)
 
 
+def _until_done(handle: OperatorProcess, request: pytest.FixtureRequest) -> Iterator[OperatorProcess]:
+    """Yield the running operator, stop it afterwards and print its log when the test failed."""
+    try:
+        yield handle
+    finally:
+        handle.stop()
+        report = getattr(request.node, "rep_call", None)
+        if report is None or report.failed:
+            sys.stderr.write(f"\n--- operator log ({handle.log_path}) ---\n{handle.log()[-8000:]}\n")
+
+
 @pytest.fixture
 def operator(
     cluster: Any,
@@ -37,14 +55,35 @@ def operator(
     request: pytest.FixtureRequest,
 ) -> Iterator[OperatorProcess]:
     """The operator watching the test's namespace; its log is printed when the test fails."""
-    handle = start_operator(cluster, namespace, tmp_path / "operator.log")
+    yield from _until_done(start_operator(cluster, namespace, tmp_path / "operator.log"), request)
+
+
+@pytest.fixture
+def chart_rbac_operator(
+    cluster: Any,
+    namespace: str,
+    voiceservice_crd: dict[str, Any],
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> Iterator[OperatorProcess]:
+    """The operator with nothing but the permissions the chart grants it (cluster-wide mode).
+
+    It runs as the chart's ServiceAccount: a request its ClusterRole does not allow fails the
+    reconcile, as it would in a real install.
+    """
+    release = f"rbac-{namespace}"[:63].rstrip("-")
+    objects = chart_rbac(cluster, namespace, release)
+    cluster.kubectl(
+        "apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})
+    )
     try:
-        yield handle
+        (account,) = [o["metadata"]["name"] for o in objects if o["kind"] == "ServiceAccount"]
+        kubeconfig = service_account_kubeconfig(cluster, namespace, account, tmp_path / "operator.kubeconfig")
+        env = {**cluster.env(), "KUBECONFIG": str(kubeconfig)}
+        yield from _until_done(start_operator(cluster, namespace, tmp_path / "operator.log", env), request)
     finally:
-        handle.stop()
-        report = getattr(request.node, "rep_call", None)
-        if report is None or report.failed:
-            sys.stderr.write(f"\n--- operator log ({handle.log_path}) ---\n{handle.log()[-8000:]}\n")
+        for kind in ("ClusterRoleBinding", "ClusterRole"):
+            cluster.kubectl("delete", kind, release, "--ignore-not-found", "--wait=false", check=False)
 
 
 @pytest.hookimpl(wrapper=True)

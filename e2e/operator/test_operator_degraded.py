@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
+import json
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 from vsvc_support import Kubectl, OperatorProcess, voiceservice, wait_for
 
@@ -53,11 +59,115 @@ def test_missing_pvc_is_degraded_with_an_event(kubectl: Kubectl, operator: Opera
     assert operator.process.poll() is None  # no crash loop
 
 
-def test_missing_api_key_secret_is_degraded(kubectl: Kubectl, operator: OperatorProcess) -> None:
-    kubectl.apply(voiceservice("nokey", auth={"apiKeySecretRef": {"name": "missing-key"}}))
+@pytest.fixture
+def node_without_kubelet(cluster: Any) -> Iterator[str]:
+    """A Node that no kubelet serves (kwok manages only the nodes it annotates), tainted for this test.
+
+    Pods scheduled there stay Pending, as on a node whose kubelet cannot mount their volumes; the
+    test then writes what that kubelet would.
+    """
+    name = f"no-kubelet-{secrets.token_hex(3)}"
+    resources = {"cpu": "2", "memory": "4Gi", "pods": "10"}
+    node = {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+        "spec": {"taints": [{"key": "e2e.gpt-sovits.io/no-kubelet", "effect": "NoSchedule"}]},
+        "status": {"capacity": resources, "allocatable": resources},
+    }
+    cluster.kubectl("create", "-f", "-", input=json.dumps(node))
+    try:
+        yield name
+    finally:
+        cluster.kubectl("delete", "node", name, "--ignore-not-found", "--wait=false", check=False)
+
+
+def _failed_mount(pod: dict[str, Any], node: str, message: str) -> dict[str, Any]:
+    """The Event a kubelet posts when a pod's volume cannot be mounted."""
+    meta = pod["metadata"]
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{meta['name']}.failed-mount"},
+        "involvedObject": {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "namespace": meta["namespace"],
+            "name": meta["name"],
+            "uid": meta["uid"],
+        },
+        "reason": "FailedMount",
+        "type": "Warning",
+        "message": message,
+        "source": {"component": "kubelet", "host": node},
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "count": 1,
+    }
+
+
+def test_missing_api_key_secret_is_named_without_reading_secrets(
+    kubectl: Kubectl, chart_rbac_operator: OperatorProcess, node_without_kubelet: str
+) -> None:
+    """Under the chart's RBAC, which grants nothing on Secrets, the kubelet's report names the Secret."""
+    node = node_without_kubelet
+    kubectl.apply(
+        voiceservice(
+            "nokey",
+            auth={"apiKeySecretRef": {"name": "missing-key"}},
+            nodeSelector={"kubernetes.io/hostname": node},
+            tolerations=[{"operator": "Exists"}],
+        )
+    )
+    selector = "app.kubernetes.io/instance=nokey"
+
+    def bound_pod() -> dict[str, Any] | None:
+        pods = json.loads(kubectl.run("get", "pods", "-l", selector, "-o", "json").stdout)["items"]
+        return next((p for p in pods if p["spec"].get("nodeName") == node), None)
+
+    pod = wait_for("the pod on the node without kubelet", bound_pod)
+    name = pod["metadata"]["name"]
+    message = 'MountVolume.SetUp failed for volume "api-key" : secret "missing-key" not found'
+    kubectl.create(_failed_mount(pod, node, message))
     cond = wait_for("Degraded=True", lambda: degraded(kubectl, "nokey"))
     assert cond["reason"] == "SecretMissing"
-    assert "missing-key" in cond["message"]
+    assert cond["message"].startswith(f"Secret 'missing-key' does not exist (pod {name}: MountVolume.SetUp")
+    event = wait_for(
+        "a Warning event", lambda: [e for e in kubectl.events("nokey") if e["reason"] == "SecretMissing"]
+    )[0]
+    assert "missing-key" in event["message"]
+
+    # The Secret is created; the kubelet mounts it and the server starts.
+    kubectl.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "missing-key"},
+            "stringData": {"api-key": "k"},
+        }
+    )
+    running = {
+        "phase": "Running",
+        "containerStatuses": [
+            {
+                "name": "server",
+                "image": "x",
+                "imageID": "",
+                "ready": False,
+                "restartCount": 0,
+                "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}},
+            }
+        ],
+    }
+    kubectl.run(
+        "patch", "pod", name, "--subresource=status", "--type=merge", "-p", json.dumps({"status": running})
+    )
+    wait_for(
+        "Degraded=False", lambda: (kubectl.condition("nokey", "Degraded") or {}).get("status") == "False"
+    )
+    assert chart_rbac_operator.process.poll() is None
+    assert "Forbidden" not in chart_rbac_operator.log()
 
 
 def test_a_checksum_of_a_file_not_fetched_is_an_invalid_spec(

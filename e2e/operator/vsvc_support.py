@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[2]
 CRD_FILE = ROOT / "crds" / "voiceservices.yaml"
+CHART = ROOT / "charts" / "gpt-sovits"
 OPERATOR = Path(sys.executable).parent / "gpt-sovits-operator"
 WAIT_S = 60.0
 
@@ -174,6 +177,38 @@ def start_operator(
         handle.stop()
         raise
     return handle
+
+
+def chart_rbac(cluster: Any, namespace: str, release: str) -> list[dict[str, Any]]:
+    """The chart's ServiceAccount, ClusterRole and ClusterRoleBinding as rendered by default.
+
+    That is the cluster-wide mode; the account lives in ``namespace`` and ``release`` names all three.
+    """
+    helm = [str(cluster.bin_dir / "helm"), "template", release, str(CHART), "--namespace", namespace]
+    options = ["--kube-version", "v1.36.3", "--set", f"fullnameOverride={release}"]
+    result = subprocess.run(
+        [*helm, *options], capture_output=True, text=True, timeout=120, env=cluster.env(), check=True
+    )
+    kinds = {"ServiceAccount", "ClusterRole", "ClusterRoleBinding"}
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc and doc["kind"] in kinds]
+
+
+def service_account_kubeconfig(cluster: Any, namespace: str, account: str, path: Path) -> Path:
+    """A kubeconfig for the cluster that authenticates as ``account``, with a fresh token."""
+    token = cluster.kubectl("create", "token", account, "-n", namespace, "--duration", "1h").stdout.strip()
+    admin = yaml.safe_load(Path(cluster.kubeconfig).read_text(encoding="utf-8"))
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": admin["clusters"],
+        "users": [{"name": account, "user": {"token": token}}],
+        "contexts": [
+            {"name": account, "context": {"cluster": admin["clusters"][0]["name"], "user": account}}
+        ],
+        "current-context": account,
+    }
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
 
 
 def voiceservice(name: str, **spec: Any) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from voice_operator.pod_health import pod_problems
+from voice_operator.pod_health import pod_problems, waiting_for_volumes
 
 GPU = "nvidia.com/gpu"
 
@@ -86,12 +86,82 @@ def test_pods_that_cannot_get_a_gpu_say_so() -> None:
     assert problem.reason == "Unschedulable"
 
 
-def test_a_missing_secret_surfaces_as_a_config_error() -> None:
-    message = 'secret "api-keys" not found'
-    pods = [_pod("v-1", {"containerStatuses": [_waiting("server", "CreateContainerConfigError", message)]})]
+def test_a_missing_secret_in_a_variable_is_named() -> None:
+    # The Hub token is an environment variable of the fetcher: the kubelet cannot create it.
+    fetch = _waiting("fetch-model", "CreateContainerConfigError", 'secret "hf-token" not found')
+    (problem,) = pod_problems([_pod("v-1", {"phase": "Pending", "initContainerStatuses": [fetch]})], GPU)
+    assert problem.reason == "SecretMissing"
+    assert problem.message.startswith("Secret 'hf-token' does not exist (pod v-1, container fetch-model:")
+
+
+def test_a_secret_without_the_key_is_a_config_error() -> None:
+    message = "couldn't find key token in Secret voice/hf-token"
+    pods = [
+        _pod(
+            "v-1", {"initContainerStatuses": [_waiting("fetch-model", "CreateContainerConfigError", message)]}
+        )
+    ]
     (problem,) = pod_problems(pods, GPU)
     assert problem.reason == "ContainerConfigError"
-    assert 'secret "api-keys" not found' in problem.message
+    assert message in problem.message
+
+
+def _bound(name: str, uid: str, phase: str = "Pending") -> dict[str, Any]:
+    """A pod on a node: Pending while its volumes do not mount (ContainerCreating)."""
+    pod = _pod(name, {"phase": phase, "containerStatuses": [_waiting("server", "ContainerCreating")]})
+    pod["metadata"]["uid"] = uid
+    pod["spec"] = {"nodeName": "gpu-0"}
+    return pod
+
+
+def _failed_mount(pod: str, uid: str, message: str, at: str = "2026-12-01T00:00:00Z") -> dict[str, Any]:
+    return {
+        "reason": "FailedMount",
+        "involvedObject": {"kind": "Pod", "name": pod, "uid": uid},
+        "message": message,
+        "lastTimestamp": at,
+    }
+
+
+MISSING_VOLUME = 'MountVolume.SetUp failed for volume "api-key" : secret "api-keys" not found'
+
+
+def test_a_missing_secret_volume_is_named_from_the_mount_events() -> None:
+    pods = [_bound("v-1", "u1")]
+    assert waiting_for_volumes(pods) == {"v-1": "u1"}
+    assert pod_problems(pods, GPU) == []  # ContainerCreating alone says nothing
+    (problem,) = pod_problems(pods, GPU, [_failed_mount("v-1", "u1", MISSING_VOLUME)])
+    assert problem.reason == "SecretMissing"
+    assert problem.message == f"Secret 'api-keys' does not exist (pod v-1: {MISSING_VOLUME})"
+
+
+def test_a_secret_volume_without_its_key_is_reported() -> None:
+    message = 'MountVolume.SetUp failed for volume "api-key" : references non-existent secret key: api-key'
+    (problem,) = pod_problems([_bound("v-1", "u1")], GPU, [_failed_mount("v-1", "u1", message)])
+    assert problem.reason == "SecretMountFailed"
+    assert message in problem.message
+
+
+def test_mount_events_count_only_for_pods_still_waiting_for_them() -> None:
+    events = [_failed_mount("v-1", "u1", MISSING_VOLUME)]
+    # The Secret appeared and the pod started; the Event lives on for an hour.
+    assert pod_problems([_bound("v-1", "u1", phase="Running")], GPU, events) == []
+    # Another pod of the same name (a StatefulSet would do that), or a pod not on a node yet.
+    assert pod_problems([_bound("v-1", "u2")], GPU, events) == []
+    unbound = _pod("v-1", {"phase": "Pending"})
+    assert waiting_for_volumes([unbound]) == {}
+    # Mount failures that are not about a Secret (an attaching disk) may pass by themselves.
+    other = [_failed_mount("v-1", "u1", 'MountVolume.SetUp failed for volume "model" : timed out')]
+    assert pod_problems([_bound("v-1", "u1")], GPU, other) == []
+
+
+def test_the_newest_mount_event_names_the_problem() -> None:
+    events = [
+        _failed_mount("v-1", "u1", MISSING_VOLUME.replace("api-keys", "old-name"), at="2026-12-01T00:00:00Z"),
+        _failed_mount("v-1", "u1", MISSING_VOLUME, at="2026-12-01T00:05:00Z"),
+    ]
+    (problem,) = pod_problems([_bound("v-1", "u1")], GPU, events)
+    assert "'api-keys'" in problem.message
 
 
 def test_one_problem_per_cause_and_terminating_pods_are_ignored() -> None:

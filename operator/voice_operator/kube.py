@@ -20,8 +20,8 @@ from voice_operator.errors import KubernetesApiError, SpecInvalidError
 _RESOURCES: dict[str, tuple[str, bool]] = {
     "ConfigMap": ("configmaps", True),
     "Pod": ("pods", True),
+    "Event": ("events", True),
     "Service": ("services", True),
-    "Secret": ("secrets", True),
     "PersistentVolumeClaim": ("persistentvolumeclaims", True),
     "Deployment": ("deployments", True),
     "HorizontalPodAutoscaler": ("horizontalpodautoscalers", True),
@@ -152,15 +152,20 @@ class Kube:
             f"reading {kind} {name}: {failure.status} {failure.message}", delay=_RETRY_DELAY_S
         )
 
-    def list(self, api_version: str, kind: str, namespace: str, selector: str) -> list[dict[str, Any]]:
-        """The objects of ``kind`` in ``namespace`` that match the label ``selector``."""
+    def list(
+        self, api_version: str, kind: str, namespace: str, selector: str = "", fields: str = ""
+    ) -> list[dict[str, Any]]:
+        """The objects of ``kind`` in ``namespace`` that match the label ``selector`` and ``fields``."""
         path = object_path(api_version, kind, namespace)
-        data, failure = self._call("GET", path, query=[("labelSelector", selector)])
+        query = [
+            (name, value) for name, value in (("labelSelector", selector), ("fieldSelector", fields)) if value
+        ]
+        data, failure = self._call("GET", path, query=query)
         if failure is None and data is not None:
             return list(data.get("items") or [])
         assert failure is not None
         raise KubernetesApiError(
-            f"listing {kind} ({selector}): {failure.status} {failure.message}", delay=_RETRY_DELAY_S
+            f"listing {kind} ({selector or fields}): {failure.status} {failure.message}", delay=_RETRY_DELAY_S
         )
 
     def exists(self, api_version: str, kind: str, namespace: str, name: str) -> bool:

@@ -2,11 +2,15 @@
 
 A Deployment only says "0 of 1 ready"; the pods say why (an image that cannot be pulled, a
 server that crash-loops on a corrupt checkpoint, a model download that fails its checksum, a GPU
-request no node can meet). Nothing here talks to the API server.
+request no node can meet, a Secret that does not exist). The operator reads no Secrets: a missing
+one is what the kubelet reports, in a container's waiting state (a Secret read into a variable)
+or in FailedMount Events of a pod that cannot start (a Secret volume). Nothing here talks to the
+API server.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -20,6 +24,11 @@ _IMAGE_REASONS = frozenset(
 # Waiting reasons of a container that cannot be created as specified (a missing Secret or key).
 _CONFIG_REASONS = frozenset({"CreateContainerConfigError", "CreateContainerError", "RunContainerError"})
 _MESSAGE_LIMIT = 300
+# How the kubelet names a Secret it cannot find, for an environment variable or a volume.
+_SECRET_NOT_FOUND = re.compile(r'secrets? "([^"]+)" not found')
+# Events the kubelet posts while a pod's volumes cannot be mounted (a Secret volume that is missing
+# leaves the pod Pending in ContainerCreating; only these Events say why).
+MOUNT_FAILURE_EVENTS = "involvedObject.kind=Pod,reason=FailedMount"
 
 
 def _short(text: str) -> str:
@@ -59,7 +68,9 @@ def _container_problem(pod: str, status: Mapping[str, Any], init: bool) -> Probl
     if reason in _IMAGE_REASONS:
         return Problem("ImageUnavailable", f"{where}: {reason}: {detail or status.get('image', '')}")
     if reason in _CONFIG_REASONS:
-        return Problem("ContainerConfigError", f"{where}: {reason}: {detail}")
+        return _secret_missing(f"{where}: {detail}") or Problem(
+            "ContainerConfigError", f"{where}: {reason}: {detail}"
+        )
     failed_init = init and ((status.get("state") or {}).get("terminated") or {}).get("exitCode", 0) != 0
     if reason == "CrashLoopBackOff" or failed_init:
         exit_text = _last_exit(status) or detail
@@ -67,6 +78,37 @@ def _container_problem(pod: str, status: Mapping[str, Any], init: bool) -> Probl
             return Problem("ModelFetchFailed", f"{where}: the model download failed: {exit_text}")
         return Problem("CrashLoopBackOff", f"{where} keeps exiting: {exit_text}")
     return None
+
+
+def _secret_missing(report: str) -> Problem | None:
+    """SecretMissing naming the Secret, when the kubelet's ``report`` says one does not exist."""
+    found = _SECRET_NOT_FOUND.search(report)
+    if found is None:
+        return None
+    return Problem("SecretMissing", f"Secret {found[1]!r} does not exist ({report})")
+
+
+def _mount_problem(pod: str, event: Mapping[str, Any]) -> Problem | None:
+    """A Secret volume of ``pod`` that cannot be mounted; other mount failures may pass by themselves."""
+    message = _short(str(event.get("message") or ""))
+    report = f"pod {pod}: {message}"
+    missing = _secret_missing(report)
+    if missing is not None:
+        return missing
+    if "secret" in message.lower():  # the Secret exists but lacks the key the volume projects
+        return Problem("SecretMountFailed", report)
+    return None
+
+
+def waiting_for_volumes(pods: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Name → uid of the live pods on a node that have not started: their volumes may not mount."""
+    return {
+        str(pod["metadata"]["name"]): str(pod["metadata"].get("uid") or "")
+        for pod in pods
+        if not pod["metadata"].get("deletionTimestamp")
+        and (pod.get("spec") or {}).get("nodeName")
+        and (pod.get("status") or {}).get("phase", "Pending") == "Pending"
+    }
 
 
 def _unschedulable(pod: str, pod_status: Mapping[str, Any], gpu_resource: str) -> Problem | None:
@@ -91,15 +133,33 @@ def _pod_problems(pod: Mapping[str, Any], gpu_resource: str) -> Iterable[Problem
                 yield problem
 
 
-def pod_problems(pods: Sequence[Mapping[str, Any]], gpu_resource: str) -> list[Problem]:
+def pod_problems(
+    pods: Sequence[Mapping[str, Any]],
+    gpu_resource: str,
+    mount_failures: Sequence[Mapping[str, Any]] = (),
+) -> list[Problem]:
     """One problem per cause (the first pod that shows it names it), in a stable order.
 
     ``gpu_resource`` is the extended resource the pods request (``nvidia.com/gpu``), so a pod
-    that no node can give one is told apart from other scheduling failures.
+    that no node can give one is told apart from other scheduling failures. ``mount_failures``
+    are the namespace's :data:`MOUNT_FAILURE_EVENTS`; only those of pods still waiting for their
+    volumes count, since Events outlive the failure they report.
     """
     found: dict[str, Problem] = {}
     live = [pod for pod in pods if not (pod.get("metadata") or {}).get("deletionTimestamp")]
     for pod in sorted(live, key=lambda p: str((p.get("metadata") or {}).get("name", ""))):
         for problem in _pod_problems(pod, gpu_resource):
             found.setdefault(problem.reason, problem)
+    waiting = waiting_for_volumes(live)
+    newest_first = sorted(
+        mount_failures, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""), reverse=True
+    )
+    for event in newest_first:
+        involved = event.get("involvedObject") or {}
+        name = str(involved.get("name") or "")
+        if name not in waiting or involved.get("uid", waiting[name]) != waiting[name]:
+            continue
+        mount = _mount_problem(name, event)
+        if mount is not None:
+            found.setdefault(mount.reason, mount)
     return list(found.values())

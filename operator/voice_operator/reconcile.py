@@ -15,7 +15,7 @@ from voice_operator.kube import Kube
 from voice_operator.manifests import Owner, build_children, selector_string, service_endpoint
 from voice_operator.manifests.deployment import build_replicas_handover
 from voice_operator.manifests.model_source import claims_used
-from voice_operator.pod_health import pod_problems
+from voice_operator.pod_health import MOUNT_FAILURE_EVENTS, pod_problems, waiting_for_volumes
 from voice_operator.spec import VoiceServiceSpec, parse_spec
 from voice_operator.status import Observed, Problem, compute_status, newly_degraded
 
@@ -29,23 +29,29 @@ class Outcome:
 
 
 def missing_references(kube: Kube, spec: VoiceServiceSpec, namespace: str) -> list[Problem]:
-    """Problems the schema cannot see: referenced PVCs and Secrets that do not exist."""
-    problems = [
+    """Problems the schema cannot see: referenced PVCs that do not exist.
+
+    Secrets are not looked up: the operator holds no permission on them. A missing one is
+    reported from the pods (:func:`pod_reports`), as the kubelet finds it.
+    """
+    return [
         Problem(
             "PersistentVolumeClaimMissing", f"PersistentVolumeClaim {claim!r} does not exist in {namespace}"
         )
         for claim in claims_used(spec.model.source)
         if not kube.exists("v1", "PersistentVolumeClaim", namespace, claim)
     ]
-    secrets = [ref.name for ref in (spec.auth.api_key_secret_ref,) if ref is not None]
-    if spec.model.source.hugging_face and spec.model.source.hugging_face.token_secret_ref:
-        secrets.append(spec.model.source.hugging_face.token_secret_ref.name)
-    problems += [
-        Problem("SecretMissing", f"Secret {name!r} does not exist in {namespace}")
-        for name in secrets
-        if not kube.exists("v1", "Secret", namespace, name)
-    ]
-    return problems
+
+
+def pod_reports(kube: Kube, spec: VoiceServiceSpec, owner: Owner) -> list[Problem]:
+    """Why the pods do not serve, from their status and, while some wait for volumes, mount Events."""
+    pods = kube.list("v1", "Pod", owner.namespace, selector_string(owner))
+    mounts = (
+        kube.list("v1", "Event", owner.namespace, fields=MOUNT_FAILURE_EVENTS)
+        if waiting_for_volumes(pods)
+        else []
+    )
+    return pod_problems(pods, spec.resources.gpu_resource_name, mounts)
 
 
 def version_problems(spec: VoiceServiceSpec) -> list[Problem]:
@@ -106,8 +112,7 @@ def reconcile(kube: Kube, body: Mapping[str, Any], *, default_image: str, now: s
         deployment = kube.get("apps/v1", "Deployment", owner.namespace, owner.name)
 
     if deployment is not None:
-        pods = kube.list("v1", "Pod", owner.namespace, selector_string(owner))
-        problems += pod_problems(pods, spec.resources.gpu_resource_name)
+        problems += pod_reports(kube, spec, owner)
     desired = None if spec.autoscaling.enabled else spec.replicas
     observed = Observed(
         generation, deployment, desired, service_endpoint(spec, owner), selector_string(owner), problems

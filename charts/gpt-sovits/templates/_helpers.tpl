@@ -93,11 +93,13 @@ Rules the operator needs on the namespaced objects it manages; shared by the Clu
 - apiGroups: [monitoring.coreos.com]
   resources: [servicemonitors]
   verbs: [get, list, watch, create, patch, update, delete]
+# Claims are checked to exist; Secrets are never read: a missing one is reported from the pods
+# and their FailedMount events.
 - apiGroups: [""]
-  resources: [persistentvolumeclaims, secrets]
+  resources: [persistentvolumeclaims]
   verbs: [get]
 - apiGroups: [""]
-  resources: [pods]
+  resources: [pods, events]
   verbs: [list]
 - apiGroups: ["", events.k8s.io]
   resources: [events]
