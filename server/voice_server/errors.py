@@ -133,6 +133,14 @@ class InternalError(ApiError):
 #: Codes of the statuses the web framework raises itself (routing, body limit).
 FRAMEWORK_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
+#: Answers that refuse a synthesis request: no room for it (429), no way to serve it now (503).
+REFUSAL_STATUSES = frozenset({HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE})
+
+
+def refusal_codes() -> list[str]:
+    """The codes of the errors that refuse a synthesis request."""
+    return sorted({cls.code for cls in ApiError.__subclasses__() if cls.status in REFUSAL_STATUSES})
+
 
 @dataclass(frozen=True)
 class ErrorResponse:

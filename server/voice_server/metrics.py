@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from voice_server.errors import refusal_codes
+
 # Latency buckets from 25 ms to 2 min, dense where P50/P90/P99 of TTS requests fall.
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20, 30, 60, 120)
 BATCH_BUCKETS = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 128)
@@ -24,6 +26,21 @@ class ServerMetrics:
         self.requests = Counter(
             "gsv_requests", "HTTP requests by route and status.", ["route", "status"], registry=r
         )
+        # Synthesis only, never probes or scrapes: with the refusals below, the autoscaling signal.
+        self.synthesis_requests = Counter(
+            "gsv_synthesis_requests",
+            "Synthesis requests taken on (answered with anything but a 429 or 503 refusal).",
+            registry=r,
+        )
+        self.synthesis_rejected = Counter(
+            "gsv_synthesis_rejected",
+            "Synthesis requests refused with 429 or 503, by reason (the error code).",
+            ["reason"],
+            registry=r,
+        )
+        for reason in refusal_codes():
+            # Every series from the first scrape, so a rule may add them up per pod.
+            self.synthesis_rejected.labels(reason=reason)
         self.request_latency = Histogram(
             "gsv_request_latency_seconds",
             "Time from request arrival to the last byte of the response.",
@@ -58,9 +75,6 @@ class ServerMetrics:
         self.models_loaded = Gauge("gsv_models_loaded", "Voice models loaded.", registry=r)
         self.queue_depth = Gauge("gsv_queue_depth", "Sentences waiting for a batch, all stages.", registry=r)
         self.in_flight = Gauge("gsv_requests_in_flight", "Requests being served.", registry=r)
-        self.rejected = Counter(
-            "gsv_rejected", "Requests refused before work, by reason.", ["reason"], registry=r
-        )
         self.cache_hits = Counter("gsv_cache_hits", "Audio cache hits.", registry=r)
         self.cache_misses = Counter("gsv_cache_misses", "Audio cache misses.", registry=r)
         self.cache_bytes = Gauge("gsv_cache_bytes", "Bytes held by the audio cache.", registry=r)

@@ -210,7 +210,6 @@ class SynthesisService:
     def _check_room(self, model: VoiceModel) -> None:
         """429 when ``max_queue`` requests are in progress already."""
         if self.active >= self.max_queue:
-            self.metrics.rejected.labels(reason="queue_full").inc()
             raise OverloadedError(
                 f"{self.active} requests are in progress (limit {self.max_queue}); retry later",
                 retry_after_s=model.retry_after_s(),

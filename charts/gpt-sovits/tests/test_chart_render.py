@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from chart_helpers import CHART, KUBE_VERSION, Render, find, run_helm
 
 CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
@@ -117,12 +118,21 @@ def test_full_scenario_renders_each_optional_object(render: Render) -> None:
     assert voice["metadata"]["namespace"] == "voice-system"
 
 
-def test_adapter_rules_expose_requests_per_second(render: Render) -> None:
-    manifests = render(CHART / "ci" / "full-values.yaml")
+def test_adapter_rule_serves_synthesis_and_refused_requests_per_second(render: Render) -> None:
+    manifests = render(CHART / "ci" / "full-values.yaml", set_values=["prometheusAdapter.rateWindow=2m"])
     (rules,) = [m for m in find(manifests, "ConfigMap") if m["metadata"]["name"].endswith("adapter-rules")]
-    config = rules["data"]["config.yaml"]
-    assert "gsv_requests_per_second" in config
-    assert "rate(<<.Series>>{<<.LabelMatchers>>}[1m])" in config
+    (rule,) = yaml.safe_load(rules["data"]["config.yaml"])["rules"]
+    # Discovered from the synthesis counter only: probes, scrapes and admin calls are not in it.
+    assert rule["seriesQuery"] == 'gsv_synthesis_requests_total{namespace!="",pod!=""}'
+    assert rule["resources"]["overrides"] == {
+        "namespace": {"resource": "namespace"},
+        "pod": {"resource": "pod"},
+    }
+    assert rule["name"] == {"matches": "^gsv_synthesis_requests_total$", "as": "gsv_requests_per_second"}
+    # Taken-on plus refused (429/503) synthesis requests, each pod's rate over the window.
+    taken, refused = (term.strip() for term in rule["metricsQuery"].split(" + "))
+    assert taken == "sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)"
+    assert refused == "sum(rate(gsv_synthesis_rejected_total{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)"
 
 
 def test_dashboard_is_valid_json_with_the_promised_panels(render: Render) -> None:

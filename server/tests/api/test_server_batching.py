@@ -85,7 +85,9 @@ def test_full_queue_answers_429_with_retry_after_and_never_5xx(serve, demo_setti
     assert all(int(r.headers["retry-after"]) >= 1 for r in refused)
     assert all(r.json()["error"]["code"] == "overloaded" for r in refused)
     metrics = httpx.get(f"{server.url}/metrics").text
-    assert metric_value(metrics, 'gsv_rejected_total{reason="queue_full"}') == len(refused)
+    assert metric_value(metrics, 'gsv_synthesis_rejected_total{reason="overloaded"}') == len(refused)
+    # Only the admitted requests count towards the autoscaling signal.
+    assert metric_value(metrics, "gsv_synthesis_requests_total") == len(admitted)
 
 
 def test_client_disconnect_frees_its_slot(serve, demo_settings) -> None:
@@ -144,3 +146,5 @@ def test_request_past_its_deadline_is_503_timeout(serve, demo_settings) -> None:
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "timeout"
     wait_until(lambda: server.state.synthesis.active == 0)
+    metrics = httpx.get(f"{server.url}/metrics").text
+    assert metric_value(metrics, 'gsv_synthesis_rejected_total{reason="timeout"}') == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+from server_api_helpers import metric_value
 
 
 def test_a_server_without_weights_is_alive_started_but_not_ready(serve, client: httpx.Client) -> None:
@@ -24,6 +25,40 @@ def test_metrics_count_requests_by_route_template_and_status(serve, client: http
     assert 'gsv_requests_total{route="/api/v1/speakers",status="200"} 1.0' in text
     assert 'gsv_requests_total{route="unmatched",status="404"} 1.0' in text
     assert "gsv_request_latency_seconds_bucket" in text
+
+
+def test_synthesis_counter_leaves_out_probes_scrapes_and_refusals(
+    serve, client: httpx.Client, tmp_path: Path
+) -> None:
+    speakers = tmp_path / "speakers.yaml"
+    speakers.write_text("- {id: narrator, refAudio: n.wav, promptLanguage: en}\n")
+    server = serve(speakers_file=speakers)
+    fresh = client.get(f"{server.url}/metrics").text
+    # Every refusal reason is exported from the first scrape, at 0.
+    for reason in ("engine_failed", "not_ready", "overloaded", "timeout"):
+        assert f'gsv_synthesis_rejected_total{{reason="{reason}"}} 0.0' in fresh
+    for path in ("/health", "/ready", "/startup", "/metrics"):
+        client.get(f"{server.url}{path}")
+    # No model is loaded: each synthesis route refuses with 503.
+    refused = [
+        client.post(f"{server.url}/api/v1/tts", json={"text": "Hi.", "speaker_id": "narrator"}),
+        client.post(
+            f"{server.url}/v1/audio/speech", json={"input": "Hi.", "voice": "narrator", "model": "tts-1"}
+        ),
+        client.get(
+            f"{server.url}/tts",
+            params={"text": "Hi.", "text_lang": "en", "ref_audio_path": "narrator", "prompt_lang": "en"},
+        ),
+    ]
+    assert [(r.status_code, r.json()["error"]["code"]) for r in refused] == [(503, "not_ready")] * 3
+    # A body that is not a synthesis request at all never reaches synthesis.
+    assert client.post(f"{server.url}/api/v1/tts", json={}).status_code == 422
+    text = client.get(f"{server.url}/metrics").text
+    assert metric_value(text, "gsv_synthesis_requests_total") == 0
+    assert metric_value(text, 'gsv_synthesis_rejected_total{reason="not_ready"}') == 3
+    # The HTTP counter still sees everything.
+    assert metric_value(text, 'gsv_requests_total{route="/ready",status="503"}') == 1
+    assert metric_value(text, 'gsv_requests_total{route="/api/v1/tts",status="422"}') == 1
 
 
 def test_request_id_is_echoed_or_generated(serve, client: httpx.Client) -> None:

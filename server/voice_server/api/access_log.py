@@ -3,6 +3,9 @@
 Pure ASGI (not ``BaseHTTPMiddleware``) so a streamed response is timed to its last byte and the
 time to the first audio byte is measured where it leaves. A synthesis route hands its
 :class:`~voice_server.synthesis.SynthesisReport` to :func:`note_synthesis`, and the line carries it.
+
+A request that asks for synthesis (:func:`note_synthesis_request`) is also counted apart from the
+probes and scrapes: as taken on, or as refused (429, 503) with the error code as the reason.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from voice_server.errors import REFUSAL_STATUSES
 from voice_server.logs import request_id_var
 from voice_server.metrics import ServerMetrics
 from voice_server.synthesis import StreamAbortedError, SynthesisReport
@@ -25,13 +29,25 @@ _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 # Probes and scrapes: counted, but neither timed nor logged (they would drown the log).
 _QUIET_ROUTES = frozenset({"/metrics", "/health", "/ready"})
 log = logging.getLogger("voice_server.access")
-# Where a request's synthesis report waits for its log line (this module's own scope key).
+# Where a request's synthesis report waits for its log line (this module's own scope keys).
 _REPORT_KEY = "gsv.synthesis_report"
+_SYNTHESIS_KEY = "gsv.synthesis"
+_ERROR_CODE_KEY = "gsv.error_code"
 
 
 def note_synthesis(scope: Scope, report: SynthesisReport) -> None:
     """Attach what a synthesis did to the access log line of the request in ``scope``."""
     scope[_REPORT_KEY] = report
+
+
+def note_synthesis_request(scope: Scope) -> None:
+    """Count the request in ``scope`` as a synthesis request (its handler asked for audio)."""
+    scope[_SYNTHESIS_KEY] = True
+
+
+def note_error(scope: Scope, code: str) -> None:
+    """Record the error code the request in ``scope`` is answered with."""
+    scope[_ERROR_CODE_KEY] = code
 
 
 def route_label(scope: Scope) -> str:
@@ -99,6 +115,8 @@ class AccessLogMiddleware:
         route = route_label(scope)
         elapsed = time.perf_counter() - started
         self.metrics.requests.labels(route=route, status=str(exchange.status)).inc()
+        if scope.get(_SYNTHESIS_KEY):
+            self._count_synthesis(scope, exchange.status)
         if route in _QUIET_ROUTES:
             return
         self.metrics.request_latency.labels(route=route).observe(elapsed)
@@ -119,3 +137,11 @@ class AccessLogMiddleware:
         if isinstance(report, SynthesisReport):
             fields.update(report.log_fields())
         log.info("request", extra=fields)
+
+    def _count_synthesis(self, scope: Scope, status: int) -> None:
+        """A refusal counts by its reason, any other answer as a synthesis request taken on."""
+        if status in REFUSAL_STATUSES:
+            reason = str(scope.get(_ERROR_CODE_KEY) or f"http_{status}")
+            self.metrics.synthesis_rejected.labels(reason=reason).inc()
+        else:
+            self.metrics.synthesis_requests.inc()

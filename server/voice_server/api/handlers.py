@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from voice_server.api.access_log import note_error
 from voice_server.errors import (
     FRAMEWORK_CODES,
     ApiError,
@@ -37,7 +38,8 @@ def add_exception_handlers(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
     @app.exception_handler(ApiError)
-    async def api_error(_: Request, err: ApiError) -> JSONResponse:
+    async def api_error(request: Request, err: ApiError) -> JSONResponse:
+        note_error(request.scope, err.code)
         return error_json(err)
 
     @app.exception_handler(RequestValidationError)

@@ -19,7 +19,7 @@ from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from voice_server.api.access_log import note_synthesis
+from voice_server.api.access_log import note_synthesis, note_synthesis_request
 from voice_server.api.schemas import ErrorBody
 from voice_server.api.state_access import server_state
 from voice_server.audio_format import FORMATS
@@ -99,6 +99,7 @@ async def respond(
 
     ``cleanup`` runs once the response is finished (or failed), e.g. to delete an upload.
     """
+    note_synthesis_request(request.scope)
     state = server_state(request)
     service = state.synthesis
     handed_off = False  # a streamed response runs ``cleanup`` itself, after its last chunk
