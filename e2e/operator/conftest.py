@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,7 +72,7 @@ def chart_rbac_operator(
     It runs as the chart's ServiceAccount: a request its ClusterRole does not allow fails the
     reconcile, as it would in a real install.
     """
-    release = f"rbac-{namespace}"[:63].rstrip("-")
+    release = f"rbac-{secrets.token_hex(4)}"  # names cluster-wide objects: unique per test
     objects = chart_rbac(cluster, namespace, release)
     cluster.kubectl(
         "apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})

@@ -16,6 +16,7 @@ from voice_operator.manifests import (
     build_deployment,
     build_hpa,
     build_ingress,
+    build_networkpolicy,
     build_pdb,
     build_service,
     build_servicemonitor,
@@ -70,6 +71,7 @@ def test_every_child_is_owned_labelled_and_namespaced() -> None:
         ingress={"enabled": True, "host": "tts.example.com"},
         podDisruptionBudget={"enabled": True},
         monitoring={"enabled": True},
+        networkPolicy={"enabled": True, "allowFromNamespaces": ["voice"]},
     )
     children = build_children(spec, OWNER, default_image=IMAGE, servicemonitor_available=True)
     kinds = [obj["kind"] for obj in children.apply]
@@ -81,6 +83,7 @@ def test_every_child_is_owned_labelled_and_namespaced() -> None:
         "Ingress",
         "PodDisruptionBudget",
         "ServiceMonitor",
+        "NetworkPolicy",
     ]
     assert children.absent == []
     for obj in children.apply:
@@ -107,6 +110,7 @@ def test_disabled_optional_children_are_listed_as_absent() -> None:
         "Ingress",
         "PodDisruptionBudget",
         "ServiceMonitor",
+        "NetworkPolicy",
     ]
 
 
@@ -631,6 +635,48 @@ def test_servicemonitor() -> None:
     assert sm["metadata"]["labels"]["release"] == "prom"
     assert sm["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "15s"}]
     assert sm["spec"]["namespaceSelector"] == {"matchNames": ["voice"]}
+
+
+def _namespace_rule(*names: str) -> dict[str, Any]:
+    selector = {
+        "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": list(names)}]
+    }
+    return {"from": [{"namespaceSelector": selector}], "ports": [{"protocol": "TCP", "port": "http"}]}
+
+
+def test_networkpolicy_admits_only_the_named_namespaces_on_the_server_port() -> None:
+    assert build_networkpolicy(make(), OWNER) is None
+    policy = build_networkpolicy(
+        make(
+            networkPolicy={
+                "enabled": True,
+                "allowFromNamespaces": ["voice", "gateway", "voice"],
+                "allowMetricsFromNamespaces": ["monitoring"],
+            }
+        ),
+        OWNER,
+    )
+    assert policy is not None
+    assert (policy["apiVersion"], policy["kind"]) == ("networking.k8s.io/v1", "NetworkPolicy")
+    assert policy["metadata"]["name"] == "narrator"
+    assert policy["spec"] == {
+        "podSelector": {"matchLabels": {c.LABEL_NAME: c.APP_NAME, c.LABEL_INSTANCE: "narrator"}},
+        "policyTypes": ["Ingress"],
+        "ingress": [_namespace_rule("gateway", "voice"), _namespace_rule("monitoring")],
+    }
+
+
+def test_networkpolicy_with_empty_lists_admits_nobody_rather_than_everybody() -> None:
+    # An ingress rule without "from" would admit every source: empty lists add no rule at all.
+    metrics_only = build_networkpolicy(
+        make(networkPolicy={"enabled": True, "allowMetricsFromNamespaces": ["monitoring"]}), OWNER
+    )
+    assert metrics_only is not None
+    assert metrics_only["spec"]["ingress"] == [_namespace_rule("monitoring")]
+    closed = build_networkpolicy(make(networkPolicy={"enabled": True}), OWNER)
+    assert closed is not None
+    assert closed["spec"]["ingress"] == []
+    assert closed["spec"]["policyTypes"] == ["Ingress"]
 
 
 def test_builders_are_pure_and_deterministic() -> None:

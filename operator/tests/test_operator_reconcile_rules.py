@@ -22,6 +22,12 @@ from voice_operator.spec import parse_spec
             "/apis/autoscaling/v2/namespaces/ns/horizontalpodautoscalers/a",
         ),
         ("networking.k8s.io/v1", "Ingress", None, "/apis/networking.k8s.io/v1/namespaces/ns/ingresses"),
+        (
+            "networking.k8s.io/v1",
+            "NetworkPolicy",
+            "a",
+            "/apis/networking.k8s.io/v1/namespaces/ns/networkpolicies/a",
+        ),
         ("policy/v1", "PodDisruptionBudget", "a", "/apis/policy/v1/namespaces/ns/poddisruptionbudgets/a"),
         (
             "monitoring.coreos.com/v1",

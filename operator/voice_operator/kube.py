@@ -26,6 +26,7 @@ _RESOURCES: dict[str, tuple[str, bool]] = {
     "Deployment": ("deployments", True),
     "HorizontalPodAutoscaler": ("horizontalpodautoscalers", True),
     "Ingress": ("ingresses", True),
+    "NetworkPolicy": ("networkpolicies", True),
     "PodDisruptionBudget": ("poddisruptionbudgets", True),
     "ServiceMonitor": ("servicemonitors", True),
     c.KIND: (c.PLURAL, True),

@@ -303,6 +303,14 @@ class PodDisruptionBudgetSpec(_Model):
         return self
 
 
+class NetworkPolicySpec(_Model):
+    """An optional NetworkPolicy: only the named namespaces reach the server port."""
+
+    enabled: bool = False
+    allow_from_namespaces: list[str] = Field(default_factory=list, max_length=64)
+    allow_metrics_from_namespaces: list[str] = Field(default_factory=list, max_length=64)
+
+
 class MonitoringSpec(_Model):
     """A Prometheus Operator ServiceMonitor, created when that CRD exists."""
 
@@ -339,6 +347,7 @@ class VoiceServiceSpec(_Model):
     pod_annotations: dict[str, str] = Field(default_factory=dict)
     pod_disruption_budget: PodDisruptionBudgetSpec = PodDisruptionBudgetSpec()
     monitoring: MonitoringSpec = MonitoringSpec()
+    network_policy: NetworkPolicySpec = NetworkPolicySpec()
     shutdown: ShutdownSpec = ShutdownSpec()
     startup_timeout_seconds: int = Field(900, ge=30, le=7200)
 

@@ -88,7 +88,7 @@ Rules the operator needs on the namespaced objects it manages; shared by the Clu
   resources: [poddisruptionbudgets]
   verbs: [get, list, watch, create, patch, update, delete]
 - apiGroups: [networking.k8s.io]
-  resources: [ingresses]
+  resources: [ingresses, networkpolicies]
   verbs: [get, list, watch, create, patch, update, delete]
 - apiGroups: [monitoring.coreos.com]
   resources: [servicemonitors]

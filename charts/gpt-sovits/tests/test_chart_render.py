@@ -103,6 +103,8 @@ def test_rbac_grants_no_wildcards_and_nothing_on_secrets(render: Render, values:
         for verb in rule["verbs"]
     }
     assert {("pods", "list"), ("events", "list"), ("persistentvolumeclaims", "get")} <= reads
+    # The server pods' NetworkPolicy is a child the operator applies and deletes.
+    assert {("networkpolicies", "patch"), ("networkpolicies", "delete")} <= reads
 
 
 def test_full_scenario_renders_each_optional_object(render: Render) -> None:

@@ -10,6 +10,7 @@ from voice_operator.manifests.configmap import build_configmap
 from voice_operator.manifests.deployment import build_deployment
 from voice_operator.manifests.hpa import build_hpa
 from voice_operator.manifests.ingress import build_ingress
+from voice_operator.manifests.networkpolicy import build_networkpolicy
 from voice_operator.manifests.pdb import build_pdb
 from voice_operator.manifests.service import build_service, service_endpoint
 from voice_operator.manifests.servicemonitor import build_servicemonitor
@@ -23,6 +24,7 @@ __all__ = [
     "build_deployment",
     "build_hpa",
     "build_ingress",
+    "build_networkpolicy",
     "build_pdb",
     "build_service",
     "build_servicemonitor",
@@ -36,6 +38,7 @@ OPTIONAL_KINDS: tuple[tuple[str, str], ...] = (
     ("networking.k8s.io/v1", "Ingress"),
     ("policy/v1", "PodDisruptionBudget"),
     ("monitoring.coreos.com/v1", "ServiceMonitor"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
 )
 
 
@@ -62,6 +65,7 @@ def build_children(
         "PodDisruptionBudget": build_pdb(spec, owner),
         # Without the Prometheus Operator's CRD the API server would refuse the object.
         "ServiceMonitor": build_servicemonitor(spec, owner) if servicemonitor_available else None,
+        "NetworkPolicy": build_networkpolicy(spec, owner),
     }
     apply = required + [obj for obj in optional.values() if obj is not None]
     absent = [(api, kind) for api, kind in OPTIONAL_KINDS if optional[kind] is None]
