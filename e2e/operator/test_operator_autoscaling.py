@@ -76,3 +76,41 @@ def test_enabling_autoscaling_keeps_the_replica_count(kubectl: Kubectl, operator
         "the operator to own replicas", lambda: OPERATOR_MANAGER in replicas_managers(kubectl, "handover")
     )
     assert spec_replicas(kubectl, "handover") == 4
+
+
+def test_status_shows_the_autoscalers_state(kubectl: Kubectl, operator: OperatorProcess) -> None:
+    # Two pods above minReplicas 1: without its requests-per-second metric the HPA may not scale
+    # down, and its CPU metric alone, if it has one, would ask for fewer pods.
+    kubectl.apply(voiceservice("watched", replicas=2))
+    wait_for("2 replicas", lambda: spec_replicas(kubectl, "watched") == 2)
+    autoscaling = {"enabled": True, "minReplicas": 1, "maxReplicas": 3}
+    kubectl.patch("voiceservice", "watched", {"spec": {"autoscaling": autoscaling}})
+
+    def inactive() -> dict[str, Any] | None:
+        hpa = hpa_condition(kubectl, "watched", "ScalingActive")
+        ours = kubectl.condition("watched", "AutoscalingActive")
+        if hpa is None or ours is None or hpa["status"] != "False":
+            return None
+        same = (ours["status"], ours["reason"], ours["message"]) == ("False", hpa["reason"], hpa["message"])
+        return ours if same else None
+
+    condition = wait_for("AutoscalingActive=False with the HPA's reason", inactive)
+    assert condition["reason"] in ("FailedGetResourceMetric", "FailedGetPodsMetric")
+    status = kubectl.get("voiceservice", "watched")["status"]  # type: ignore[index]
+    assert status["phase"] == "Ready"  # the pods serve: autoscaling that cannot act is no problem
+    assert status["autoscaling"]["currentReplicas"] == 2
+    # No adapter serves the custom metric here: the operator shows no requests per second.
+    assert "requestsPerSecond" not in status["autoscaling"]
+    header, row = kubectl.run("get", "vsvc", "watched").stdout.splitlines()[:2]
+    assert header.split()[4:] == ["ENDPOINT", "RPS/POD", "AGE"]
+    assert len(row.split()) == len(header.split()) - 1  # the RPS/POD cell is empty
+
+    # Autoscaling off: the condition and the HPA's figures leave the status.
+    kubectl.patch("voiceservice", "watched", {"spec": {"autoscaling": {"enabled": False}}})
+
+    def cleared() -> bool:
+        status = (kubectl.get("voiceservice", "watched") or {}).get("status") or {}
+        kinds = {cond["type"] for cond in status.get("conditions") or []}
+        return "autoscaling" not in status and kinds == {"Ready", "Progressing", "Degraded"}
+
+    wait_for("the autoscaling status to go", cleared)

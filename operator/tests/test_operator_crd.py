@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from voice_operator import constants as c
 from voice_operator.spec import VoiceServiceSpec, parse_spec
+from voice_operator.status import autoscaler_status
 
 ROOT = Path(__file__).resolve().parents[2]
 CRD = yaml.safe_load((ROOT / "crds" / "voiceservices.yaml").read_text(encoding="utf-8"))
@@ -42,8 +43,15 @@ def test_status_and_scale_subresources() -> None:
 
 def test_printer_columns() -> None:
     names = [column["name"] for column in VERSION["additionalPrinterColumns"]]
-    for wanted in ("Ready", "Replicas", "Endpoint", "Age"):
+    for wanted in ("Ready", "Replicas", "Endpoint", "RPS/Pod", "Age"):
         assert wanted in names
+    (rps,) = [column for column in VERSION["additionalPrinterColumns"] if column["name"] == "RPS/Pod"]
+    assert (rps["type"], rps["jsonPath"]) == ("number", ".status.autoscaling.requestsPerSecond")
+
+
+def test_status_schema_keeps_what_the_status_computation_writes() -> None:
+    autoscaling = SCHEMA["properties"]["status"]["properties"]["autoscaling"]["properties"]
+    assert set(autoscaling) == set(autoscaler_status(None))
 
 
 def _walk(schema: dict[str, Any], model: type[BaseModel], path: str) -> list[str]:

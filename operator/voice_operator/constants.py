@@ -59,6 +59,8 @@ VOLUME_TMP: Final = "tmp"
 COND_READY: Final = "Ready"
 COND_PROGRESSING: Final = "Progressing"
 COND_DEGRADED: Final = "Degraded"
+# Only while autoscaling is on: whether the HPA can scale and reads its metrics.
+COND_AUTOSCALING_ACTIVE: Final = "AutoscalingActive"
 PHASE_PENDING: Final = "Pending"
 PHASE_PROGRESSING: Final = "Progressing"
 PHASE_READY: Final = "Ready"

@@ -97,6 +97,7 @@ def reconcile(kube: Kube, body: Mapping[str, Any], *, default_image: str, now: s
     monitoring = spec.monitoring.enabled and kube.api_available(c.SERVICEMONITOR_API_VERSION)
     children = build_children(spec, owner, default_image=default_image, servicemonitor_available=monitoring)
     deployment: dict[str, Any] | None = None
+    hpa: dict[str, Any] | None = None
     try:
         if spec.autoscaling.enabled:
             hand_over_replicas(kube, owner)
@@ -104,18 +105,29 @@ def reconcile(kube: Kube, body: Mapping[str, Any], *, default_image: str, now: s
             result = kube.apply(obj)
             if obj["kind"] == "Deployment":
                 deployment = result
+            elif obj["kind"] == "HorizontalPodAutoscaler":
+                hpa = result
     except SpecInvalidError as err:
         problems.append(Problem("ApplyRefused", str(err)))
     for api_version, kind in children.absent:
         kube.delete(api_version, kind, owner.namespace, owner.name)
     if deployment is None:
         deployment = kube.get("apps/v1", "Deployment", owner.namespace, owner.name)
+    if hpa is None and spec.autoscaling.enabled:
+        hpa = kube.get("autoscaling/v2", "HorizontalPodAutoscaler", owner.namespace, owner.name)
 
     if deployment is not None:
         problems += pod_reports(kube, spec, owner)
     desired = None if spec.autoscaling.enabled else spec.replicas
     observed = Observed(
-        generation, deployment, desired, service_endpoint(spec, owner), selector_string(owner), problems
+        generation,
+        deployment,
+        desired,
+        service_endpoint(spec, owner),
+        selector_string(owner),
+        problems,
+        autoscaling=spec.autoscaling.enabled,
+        hpa=hpa,
     )
     status = compute_status(observed, previous, now)
     return Outcome(status, newly_degraded(status, previous))

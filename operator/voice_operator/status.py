@@ -1,4 +1,4 @@
-"""Pure status computation: the child Deployment's state and known problems → the CR's status.
+"""Pure status computation: the child Deployment's and HPA's state and known problems → the CR's status.
 
 ``kubectl get voiceservices`` reads this; nothing here talks to the API server.
 """
@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from kubernetes.utils import parse_quantity
 
 from voice_operator import constants as c
 
@@ -30,6 +32,9 @@ class Observed:
     endpoint: str
     selector: str
     problems: Sequence[Problem] = ()
+    # Whether the spec asks for autoscaling, and its HPA as last read (None: not there).
+    autoscaling: bool = False
+    hpa: Mapping[str, Any] | None = None
 
 
 def _condition(kind: str, status: bool, reason: str, message: str, generation: int) -> dict[str, Any]:
@@ -42,8 +47,8 @@ def _condition(kind: str, status: bool, reason: str, message: str, generation: i
     }
 
 
-def _deployment_condition(deployment: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
-    for condition in deployment.get("status", {}).get("conditions") or []:
+def _child_condition(child: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
+    for condition in (child.get("status") or {}).get("conditions") or []:
         if condition.get("type") == kind:
             return dict(condition)
     return {}
@@ -64,7 +69,7 @@ def _rollout(deployment: Mapping[str, Any], desired: int | None) -> _Rollout:
     spec = deployment.get("spec") or {}
     meta = deployment.get("metadata") or {}
     wanted = int(spec.get("replicas", 1) if desired is None else desired)
-    progressing = _deployment_condition(deployment, "Progressing")
+    progressing = _child_condition(deployment, "Progressing")
     return _Rollout(
         replicas=int(status.get("replicas") or 0),
         ready=int(status.get("readyReplicas") or 0),
@@ -110,6 +115,48 @@ def _progressing(rollout: _Rollout | None) -> _Verdict:
     return True, "RollingOut", f"{rollout.updated} updated, {rollout.ready} ready of {rollout.wanted} wanted"
 
 
+def _autoscaling_active(hpa: Mapping[str, Any] | None) -> _Verdict:
+    """AutoscalingActive: the HPA can scale the Deployment and computes a count from its metrics.
+
+    False carries the HPA's own reason and message, e.g. FailedGetResourceMetric.
+    """
+    if hpa is None:
+        return False, "HorizontalPodAutoscalerMissing", "the HorizontalPodAutoscaler does not exist yet"
+    able = _child_condition(hpa, "AbleToScale")
+    if able.get("status") == "False":
+        return False, str(able.get("reason") or "NotAbleToScale"), str(able.get("message") or "")
+    active = _child_condition(hpa, "ScalingActive")
+    if not active:
+        return False, "HorizontalPodAutoscalerPending", "the HorizontalPodAutoscaler has not reported yet"
+    reason = str(active.get("reason") or "ScalingActive")
+    return active.get("status") == "True", reason, str(active.get("message") or "")
+
+
+def autoscaler_status(hpa: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``status.autoscaling``: the HPA's replica counts, last scale time and current metric values.
+
+    CPU is the pods' average utilisation in percent of their request, requests per second the
+    per-pod average of the HPA's Pods metric. Unknown values are None, so that a merge patch of the
+    status removes a value the HPA no longer reports instead of keeping it stale.
+    """
+    status = (hpa or {}).get("status") or {}
+    found: dict[str, Any] = {
+        "currentReplicas": status.get("currentReplicas"),
+        "desiredReplicas": status.get("desiredReplicas"),
+        "lastScaleTime": status.get("lastScaleTime"),
+        "cpuUtilization": None,
+        "requestsPerSecond": None,
+    }
+    for metric in status.get("currentMetrics") or []:
+        if metric.get("type") == "Resource" and (metric.get("resource") or {}).get("name") == "cpu":
+            utilization = (metric["resource"].get("current") or {}).get("averageUtilization")
+            found["cpuUtilization"] = None if utilization is None else int(utilization)
+        elif metric.get("type") == "Pods":
+            value = ((metric.get("pods") or {}).get("current") or {}).get("averageValue")
+            found["requestsPerSecond"] = None if value is None else round(float(parse_quantity(value)), 3)
+    return found
+
+
 def _degraded(problems: Sequence[Problem]) -> _Verdict:
     """Degraded: named by the first problem, with every problem's message."""
     if not problems:
@@ -131,6 +178,8 @@ def _assess(observed: Observed) -> tuple[str, list[dict[str, Any]]]:
         c.COND_PROGRESSING: _progressing(rollout),
         c.COND_DEGRADED: _degraded(problems),
     }
+    if observed.autoscaling:
+        verdicts[c.COND_AUTOSCALING_ACTIVE] = _autoscaling_active(observed.hpa)
     conditions = [
         _condition(kind, status, reason, message, observed.generation)
         for kind, (status, reason, message) in verdicts.items()
@@ -163,7 +212,7 @@ def compute_status(observed: Observed, previous: Mapping[str, Any] | None, now: 
     phase, conditions = _assess(observed)
     deployment_status = (observed.deployment or {}).get("status") or {}
     previous_conditions = (previous or {}).get("conditions") or []
-    return {
+    status: dict[str, Any] = {
         "observedGeneration": observed.generation,
         "phase": phase,
         "replicas": int(deployment_status.get("replicas") or 0),
@@ -172,6 +221,11 @@ def compute_status(observed: Observed, previous: Mapping[str, Any] | None, now: 
         "selector": observed.selector,
         "conditions": _with_transition_times(conditions, previous_conditions, now),
     }
+    if observed.autoscaling:
+        status["autoscaling"] = autoscaler_status(observed.hpa)
+    elif "autoscaling" in (previous or {}):
+        status["autoscaling"] = None  # autoscaling was turned off: the merge patch removes it
+    return status
 
 
 def newly_degraded(status: Mapping[str, Any], previous: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
