@@ -44,18 +44,44 @@ def test_missing_pvc_is_degraded_with_an_event(kubectl: Kubectl, operator: Opera
     same = [e for e in kubectl.events("nopvc") if e["reason"] == "PersistentVolumeClaimMissing"]
     assert sum(int(e.get("count") or 1) for e in same) == 1
 
-    # Once the claim exists the problem clears by itself.
+    # Once the claim exists (bound to a volume, or its pods stay unschedulable, which status
+    # would report in turn) the problem clears by itself.
+    volume = f"pv-{kubectl.namespace}"
     kubectl.apply(
         {
             "apiVersion": "v1",
-            "kind": "PersistentVolumeClaim",
-            "metadata": {"name": "absent"},
-            "spec": {"accessModes": ["ReadOnlyMany"], "resources": {"requests": {"storage": "1Gi"}}},
+            "kind": "PersistentVolume",
+            "metadata": {"name": volume},
+            "spec": {
+                "capacity": {"storage": "1Gi"},
+                "accessModes": ["ReadOnlyMany"],
+                "storageClassName": "",
+                "hostPath": {"path": "/nonexistent-models"},
+                "claimRef": {"namespace": kubectl.namespace, "name": "absent"},
+            },
         }
     )
-    wait_for(
-        "Degraded=False", lambda: (kubectl.condition("nopvc", "Degraded") or {}).get("status") == "False"
-    )
+    try:
+        kubectl.apply(
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {"name": "absent"},
+                "spec": {
+                    "accessModes": ["ReadOnlyMany"],
+                    "storageClassName": "",
+                    "volumeName": volume,
+                    "resources": {"requests": {"storage": "1Gi"}},
+                },
+            }
+        )
+        wait_for(
+            "Degraded=False", lambda: (kubectl.condition("nopvc", "Degraded") or {}).get("status") == "False"
+        )
+    finally:
+        kubectl.run("delete", "voiceservice", "nopvc", "--wait=true", check=False)
+        kubectl.run("delete", "pvc", "absent", "--wait=false", check=False)
+        kubectl.run("delete", "pv", volume, "--wait=false", check=False)
     assert operator.process.poll() is None  # no crash loop
 
 
