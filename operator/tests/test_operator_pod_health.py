@@ -142,6 +142,16 @@ def test_a_secret_volume_without_its_key_is_reported() -> None:
     assert message in problem.message
 
 
+def test_a_host_path_model_folder_that_is_not_there_is_named() -> None:
+    message = (
+        'MountVolume.SetUp failed for volume "model" : hostPath type check failed: '
+        "/srv/models is not a directory"
+    )
+    (problem,) = pod_problems([_bound("v-1", "u1")], GPU, [_failed_mount("v-1", "u1", message)])
+    assert problem.reason == "ModelFolderMissing"
+    assert "/srv/models is not a directory" in problem.message
+
+
 def test_mount_events_count_only_for_pods_still_waiting_for_them() -> None:
     events = [_failed_mount("v-1", "u1", MISSING_VOLUME)]
     # The Secret appeared and the pod started; the Event lives on for an hour.

@@ -28,6 +28,8 @@ _MESSAGE_LIMIT = 300
 _SECRET_NOT_FOUND = re.compile(r'secrets? "([^"]+)" not found')
 # Events the kubelet posts while a pod's volumes cannot be mounted (a Secret volume that is missing
 # leaves the pod Pending in ContainerCreating; only these Events say why).
+# How the kubelet words a hostPath volume whose path is not there (or not of its ``type``).
+_HOST_PATH_CHECK = "hostPath type check failed"
 MOUNT_FAILURE_EVENTS = "involvedObject.kind=Pod,reason=FailedMount"
 
 
@@ -97,6 +99,8 @@ def _mount_problem(pod: str, event: Mapping[str, Any]) -> Problem | None:
         return missing
     if "secret" in message.lower():  # the Secret exists but lacks the key the volume projects
         return Problem("SecretMountFailed", report)
+    if _HOST_PATH_CHECK in message:  # the model folder is not on the node: no retry will help
+        return Problem("ModelFolderMissing", report)
     return None
 
 
