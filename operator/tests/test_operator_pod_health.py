@@ -49,6 +49,26 @@ def test_a_crash_loop_reports_the_exit_and_the_last_log_lines() -> None:
     assert "exit code 2 (Error): cannot load x: cut" in problem.message
 
 
+def test_a_crashed_container_that_runs_again_but_does_not_serve_still_counts() -> None:
+    crashed = {"terminated": {"exitCode": 1, "reason": "Error", "message": "stopped after a failure: x"}}
+    again = {
+        "name": "server",
+        "state": {"running": {}},
+        "ready": False,
+        "restartCount": 2,
+        "lastState": crashed,
+    }
+    (problem,) = pod_problems([_pod("v-1", {"containerStatuses": [again]})], GPU)
+    assert problem.reason == "CrashLoopBackOff"
+    assert "exit code 1 (Error): stopped after a failure: x" in problem.message
+    # Serving again after one crash (an OOM kill, say) is not a problem any more.
+    healed = {**again, "ready": True}
+    assert pod_problems([_pod("v-1", {"containerStatuses": [healed]})], GPU) == []
+    # A clean exit before (a drain) is not a crash either.
+    drained = {**again, "lastState": {"terminated": {"exitCode": 0, "reason": "Completed"}}}
+    assert pod_problems([_pod("v-1", {"containerStatuses": [drained]})], GPU) == []
+
+
 def test_a_failed_model_download_is_told_apart_from_a_crash() -> None:
     fetch = {
         "name": "fetch-model",

@@ -74,7 +74,11 @@ def _container_problem(pod: str, status: Mapping[str, Any], init: bool) -> Probl
             "ContainerConfigError", f"{where}: {reason}: {detail}"
         )
     failed_init = init and ((status.get("state") or {}).get("terminated") or {}).get("exitCode", 0) != 0
-    if reason == "CrashLoopBackOff" or failed_init:
+    # Restarted after a failure and not serving yet: between back-offs the kubelet shows it
+    # running again, and a resync would otherwise see nothing wrong half of the time.
+    failed_before = ((status.get("lastState") or {}).get("terminated") or {}).get("exitCode", 0) != 0
+    relapsing = failed_before and not status.get("ready") and int(status.get("restartCount") or 0) > 0
+    if reason == "CrashLoopBackOff" or failed_init or relapsing:
         exit_text = _last_exit(status) or detail
         if init and name == c.FETCH_CONTAINER:
             return Problem("ModelFetchFailed", f"{where}: the model download failed: {exit_text}")
