@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from e2e.cluster.build import BuildError, ensure_built
 from e2e.cluster.certs import CertificateError
 from e2e.cluster.controlplane import LocalControlPlane
+from e2e.cluster.metrics_pipeline import MetricsPipelineError
 from e2e.cluster.node import NodeError
 from e2e.cluster.node_images import ImageError
 from e2e.cluster.processes import ComponentError
@@ -79,7 +80,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(program="e2e-cluster", level=settings.log_level, fmt=settings.log_format)
     try:
         return run(args[0], settings)
-    except (BuildError, ComponentError, CertificateError, NodeError, ImageError, TimeoutError) as err:
+    except (
+        BuildError,
+        ComponentError,
+        CertificateError,
+        NodeError,
+        ImageError,
+        MetricsPipelineError,
+        TimeoutError,
+    ) as err:
         log.error("%s", err)
         return 1
     except KeyboardInterrupt:

@@ -22,12 +22,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from e2e.cluster.settings import ClusterSettings
-from e2e.cluster.versions import COMPONENTS, KWOK_VERSION, Component
+from e2e.cluster.versions import (
+    COMPONENTS,
+    KWOK_VERSION,
+    PIPELINE_COMPONENTS,
+    PIPELINE_MODULE,
+    Component,
+)
 
 log = logging.getLogger(__name__)
 
 BUILDER_DIR = Path(__file__).resolve().parent / "builder"
 _BUILDER_FILES = ("go.mod", "go.sum", "tools.go", "pause/main.go")
+PIPELINE_DIR = Path(__file__).resolve().parent / PIPELINE_MODULE
+_PIPELINE_FILES = ("go.mod", "go.sum", "tools.go")
 # kwok has no built-in behaviour: these stage and metric files from its module make fake nodes
 # Ready, pods Running and report pod usage. They are copied from the module cache, not committed.
 _KWOK_CONFIG_FILES = (
@@ -40,6 +48,7 @@ _KWOK_CONFIG_FILES = (
     "kustomize/metrics/usage/usage-from-annotation.yaml",
 )
 _LOG_TAIL_LINES = 30
+_PIPELINE_PREFIX = "metrics-pipeline-"
 
 Progress = Callable[[str], None]
 
@@ -127,6 +136,34 @@ def toolset_for(settings: ClusterSettings) -> Toolset:
     return Toolset(settings.cache_dir / f"k8s-{cache_key(go_version(settings))}")
 
 
+def pipeline_cache_key(go_version_line: str) -> str:
+    """Hash of what decides the metrics pipeline's binaries: its module, the Go version, the pins."""
+    digest = hashlib.sha256()
+    for name in _PIPELINE_FILES:
+        digest.update(name.encode() + b"\0" + (PIPELINE_DIR / name).read_bytes() + b"\0")
+    digest.update(go_version_line.encode())
+    spec = [
+        [c.name, c.package, c.mode, c.version, list(c.ldflags), c.module, list(c.tags)]
+        for c in PIPELINE_COMPONENTS
+    ]
+    digest.update(json.dumps(spec, sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+def pipeline_toolset_for(settings: ClusterSettings) -> Toolset:
+    """Where the metrics pipeline's binaries (Prometheus, prometheus-adapter) live, built or not.
+
+    Only ``bin_dir``, ``log_dir`` and ``binary`` apply; :func:`pipeline_complete` says whether
+    they are built (``Toolset.complete`` is about the control plane's binaries).
+    """
+    return Toolset(settings.cache_dir / f"{_PIPELINE_PREFIX}{pipeline_cache_key(go_version(settings))}")
+
+
+def pipeline_complete(toolset: Toolset) -> bool:
+    """True when every binary of the metrics pipeline is in ``toolset``."""
+    return all(toolset.binary(c.name).is_file() for c in PIPELINE_COMPONENTS)
+
+
 def _ldflags(component: Component) -> str:
     # -s -w drop symbol and debug tables: about a third smaller, faster to link and copy.
     return " ".join(("-s", "-w", *component.ldflags))
@@ -142,8 +179,11 @@ def _tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
 def _build_command(settings: ClusterSettings, component: Component, out: Path) -> tuple[list[str], Path]:
     """The Go command for one component and the folder to run it in."""
     common = ["-p", str(settings.build_jobs), "-trimpath", "-ldflags", _ldflags(component)]
+    if component.tags:
+        common += ["-tags", ",".join(component.tags)]
     if component.mode == "builder":
-        return [settings.go, "build", *common, "-o", str(out), component.package], BUILDER_DIR
+        module_dir = BUILDER_DIR.parent / component.module
+        return [settings.go, "build", *common, "-o", str(out), component.package], module_dir
     # `go install pkg@version` runs outside any module: it resolves the tool's own go.mod.
     return [settings.go, "install", *common, f"{component.package}@{component.version}"], out.parent
 
@@ -236,20 +276,42 @@ def ensure_built(settings: ClusterSettings, progress: Progress | None = None) ->
     """
     say = progress or log.info
     toolset = toolset_for(settings)
-    if toolset.complete():
+    if not toolset.complete():
+        with _build_lock(toolset.root, say):
+            if not toolset.complete():  # another process may have finished it while we waited
+                _build_missing(settings, toolset, say)
+        _prune_other_keys(settings, toolset, say)
+    if settings.metrics_pipeline:
+        ensure_pipeline_built(settings, say)
+    return toolset
+
+
+def ensure_pipeline_built(settings: ClusterSettings, progress: Progress | None = None) -> Toolset:
+    """Build the metrics pipeline's binaries if they are missing; returns where they are."""
+    say = progress or log.info
+    toolset = pipeline_toolset_for(settings)
+    if pipeline_complete(toolset):
         return toolset
     with _build_lock(toolset.root, say):
-        if not toolset.complete():  # another process may have finished it while we waited
-            _build_missing(settings, toolset, say)
-    _prune_other_keys(settings, toolset, say)
+        if not pipeline_complete(toolset):
+            _build_components(settings, toolset, PIPELINE_COMPONENTS, say)
+    _prune_other_keys(settings, toolset, say, _PIPELINE_PREFIX)
     return toolset
 
 
 def _build_missing(settings: ClusterSettings, toolset: Toolset, say: Progress) -> None:
+    _build_components(settings, toolset, COMPONENTS, say)
+    if not toolset.kwok_config.is_file():
+        write_kwok_config(settings, toolset)
+
+
+def _build_components(
+    settings: ClusterSettings, toolset: Toolset, components: tuple[Component, ...], say: Progress
+) -> None:
     for folder in (toolset.bin_dir, toolset.log_dir, settings.go_dir):
         folder.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(toolset.root / "staging", ignore_errors=True)  # left by an interrupted build
-    missing = [c for c in COMPONENTS if not toolset.binary(c.name).is_file()]
+    missing = [c for c in components if not toolset.binary(c.name).is_file()]
     say(f"building {len(missing)} binaries into {toolset.bin_dir} (the first build takes many minutes)")
     total_start = time.monotonic()
     for index, component in enumerate(missing, 1):
@@ -257,15 +319,13 @@ def _build_missing(settings: ClusterSettings, toolset: Toolset, say: Progress) -
         say(f"[{index}/{len(missing)}] {component.name} {component.version} ...")
         build_component(settings, toolset, component)
         say(f"[{index}/{len(missing)}] {component.name} built in {time.monotonic() - start:.0f}s")
-    if not toolset.kwok_config.is_file():
-        write_kwok_config(settings, toolset)
     shutil.rmtree(toolset.root / "staging", ignore_errors=True)
     say(f"all binaries ready in {time.monotonic() - total_start:.0f}s")
 
 
-def _prune_other_keys(settings: ClusterSettings, keep: Toolset, say: Progress) -> None:
+def _prune_other_keys(settings: ClusterSettings, keep: Toolset, say: Progress, prefix: str = "k8s-") -> None:
     """Remove binaries of older pins (about 0.5 GB each); the Go caches make going back cheap."""
-    for folder in settings.cache_dir.glob("k8s-*"):
+    for folder in settings.cache_dir.glob(f"{prefix}*"):
         if not folder.is_dir() or folder == keep.root:
             continue
         with _build_lock(folder, say, wait=False) as free:

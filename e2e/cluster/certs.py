@@ -105,6 +105,12 @@ def ensure_client_cert(pki: Pki, name: str, subject: str) -> None:
         _new_leaf(pki, name, "ca", subject, "clientAuth")
 
 
+def ensure_serving_cert(pki: Pki, name: str, subject: str, sans: tuple[str, ...]) -> None:
+    """A serving certificate ``name`` signed by the cluster CA, made once (an add-on's listener)."""
+    if not (pki.crt(name).is_file() and pki.key(name).is_file()):
+        _new_leaf(pki, name, "ca", subject, "serverAuth", sans)
+
+
 def ensure_pki(root: Path) -> Pki:
     """Create the PKI under ``root`` unless it is already complete; returns its paths."""
     pki = Pki(root)

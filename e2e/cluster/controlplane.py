@@ -1,5 +1,6 @@
 """Brings the local control plane up and down: etcd, kube-apiserver, controller manager,
-scheduler, kwok (fake nodes) and metrics-server, all as host processes on loopback ports.
+scheduler, kwok (fake nodes), metrics-server and, opt-in, the metrics pipeline (Prometheus and
+prometheus-adapter), all as host processes on loopback ports.
 
 ``up`` records every pid and port in ``state.json`` as it goes, so ``down`` (possibly from
 another process) stops exactly what was started, and a failed ``up`` cleans up after itself.
@@ -23,9 +24,9 @@ from typing import Any
 
 import yaml
 
-from e2e.cluster import manifests, node_images, processes
-from e2e.cluster.build import Toolset
-from e2e.cluster.certs import FRONT_PROXY_CLIENT, Pki, ensure_pki
+from e2e.cluster import manifests, metrics_pipeline, node_images, processes
+from e2e.cluster.build import Toolset, ensure_pipeline_built
+from e2e.cluster.certs import FRONT_PROXY_CLIENT, Pki, ensure_client_cert, ensure_pki, ensure_serving_cert
 from e2e.cluster.cluster import Cluster
 from e2e.cluster.node import NodeContext, NodeError, RealNode
 from e2e.cluster.processes import Component, PortClashError
@@ -67,6 +68,7 @@ class ClusterState:
     kubeconfig: str
     server: str = ""
     real_node: bool = False
+    metrics_pipeline: bool = False
     components: list[RunningComponent] = field(default_factory=list)
 
     def save(self, path: Path) -> None:
@@ -78,6 +80,7 @@ class ClusterState:
             "kubeconfig": self.kubeconfig,
             "server": self.server,
             "real_node": self.real_node,
+            "metrics_pipeline": self.metrics_pipeline,
             "components": [vars(c) for c in self.components],
         }
         tmp.write_text(json.dumps(data, indent=2) + "\n")
@@ -200,6 +203,7 @@ class LocalControlPlane:
             "server": state.server if state else None,
             "api_ready": self._api_ready_quietly(),
             "real_node": bool(state and state.real_node),
+            "metrics_pipeline": bool(state and state.metrics_pipeline),
             "components": components,
         }
 
@@ -214,6 +218,7 @@ class LocalControlPlane:
             bin_dir=str(self.toolset.bin_dir),
             kubeconfig=str(self.kubeconfig),
             real_node=self.settings.real_node,
+            metrics_pipeline=self.settings.metrics_pipeline,
         )
         self._started = []
         etcd_port = self._start_etcd()
@@ -226,6 +231,10 @@ class LocalControlPlane:
         self._create_nodes(cluster, kwok_port)
         if self.settings.metrics:
             self._start_metrics_server(cluster)
+        if self.settings.metrics_pipeline:
+            pipeline = ensure_pipeline_built(self.settings, self.say)
+            prometheus_port = self._start_prometheus(cluster, pipeline, api_port)
+            self._start_prometheus_adapter(cluster, pipeline, prometheus_port)
         if self.settings.real_node:
             self._real_node(api_port).start(cluster)
         took = time.monotonic() - started
@@ -489,20 +498,90 @@ class LocalControlPlane:
         cluster.kubectl(
             "apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})
         )
+        self._wait_available(cluster, "v1beta1.metrics.k8s.io", "metrics-server")
+
+    def _wait_available(self, cluster: Cluster, api_service: str, component: str) -> None:
+        """Wait until the aggregator reports ``api_service`` Available (it reached ``component``)."""
 
         def available() -> bool:
             out = cluster.kubectl(
-                "get", "apiservice", "v1beta1.metrics.k8s.io", "-o",
+                "get", "apiservice", api_service, "-o",
                 'jsonpath={.status.conditions[?(@.type=="Available")].status}',
             )  # fmt: skip
             return out.stdout.strip() == "True"
 
+        group = api_service.split(".", 1)[1]
         processes.wait_for(
-            "metrics.k8s.io Available",
-            available,
-            self.settings.start_timeout_s,
-            self._suspects("metrics-server"),
+            f"{group} Available", available, self.settings.start_timeout_s, self._suspects(component)
         )
+
+    def _start_prometheus(self, cluster: Cluster, pipeline: Toolset, api_port: int) -> int:
+        """Prometheus, finding pods through the apiserver as the ``prometheus`` certificate's user."""
+        mp = metrics_pipeline
+        binary = pipeline.binary("prometheus")
+        ensure_client_cert(self.pki, mp.PROMETHEUS_CERT, f"/CN={mp.PROMETHEUS_USER}")
+        cluster.kubectl(
+            "apply", "-f", "-",
+            input=json.dumps({"apiVersion": "v1", "kind": "List", "items": mp.prometheus_rbac()}),
+        )  # fmt: skip
+        folder = self.root / "prometheus"
+        data_dir = folder / "data"
+        shutil.rmtree(data_dir, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        config = folder / "prometheus.yml"
+        config.write_text(
+            yaml.safe_dump(
+                mp.prometheus_config(
+                    f"https://127.0.0.1:{api_port}", self.pki, node_subnet=self.settings.node_subnet
+                ),
+                sort_keys=False,
+            )
+        )
+        self.say(f"Prometheus: {mp.prometheus_version(binary)}")
+
+        def argv(ports: list[int]) -> list[str]:
+            return mp.prometheus_argv(binary, config, data_dir, ports[0])
+
+        def ready(ports: list[int]) -> Callable[[], bool]:
+            def probe() -> bool:
+                url = f"http://127.0.0.1:{ports[0]}/-/ready"
+                with urllib.request.urlopen(url, timeout=_PROBE_TIMEOUT_S) as response:
+                    return int(response.status) == 200
+
+            return probe
+
+        return self._launch("prometheus", 1, argv, ready)[0]
+
+    def _start_prometheus_adapter(self, cluster: Cluster, pipeline: Toolset, prometheus_port: int) -> None:
+        """prometheus-adapter with the chart's rules, registered as custom.metrics.k8s.io."""
+        mp = metrics_pipeline
+        binary = pipeline.binary(mp.ADAPTER_NAME)
+        ensure_serving_cert(self.pki, mp.ADAPTER_NAME, f"/CN={mp.ADAPTER_NAME}", mp.ADAPTER_SANS)
+        folder = self.root / "prometheus-adapter"
+        folder.mkdir(parents=True, exist_ok=True)
+        rules = folder / "rules.yaml"
+        rules.write_text(mp.render_adapter_rules(self.toolset.binary("helm")))
+
+        def argv(ports: list[int]) -> list[str]:
+            return mp.adapter_argv(
+                binary,
+                kubeconfig=self.kubeconfig,
+                pki=self.pki,
+                port=ports[0],
+                prometheus_port=prometheus_port,
+                rules=rules,
+            )
+
+        def ready(ports: list[int]) -> Callable[[], bool]:
+            return lambda: _tcp_open(ports[0])
+
+        port = self._launch(mp.ADAPTER_NAME, 1, argv, ready)[0]
+        objects = mp.adapter_objects(port, self.pki.crt("ca"))
+        cluster.kubectl(
+            "apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})
+        )
+        for version in mp.CUSTOM_METRICS_VERSIONS:
+            self._wait_available(cluster, mp.api_service_name(version), mp.ADAPTER_NAME)
 
     # --------------------------------------------------------------- shutdown
 
@@ -579,6 +658,8 @@ class LocalControlPlane:
         if state is None or not state.components or state.bin_dir != str(self.toolset.bin_dir):
             return False
         if state.real_node != self.settings.real_node:
+            return False
+        if state.metrics_pipeline != self.settings.metrics_pipeline:
             return False
         if not all(processes.pid_runs(c.pid, Path(c.executable)) for c in state.components):
             return False

@@ -56,6 +56,12 @@ class ClusterSettings(BaseSettings):
     metrics: bool = Field(
         True, description="Start metrics-server and register metrics.k8s.io (needed by HPAs)."
     )
+    metrics_pipeline: bool = Field(
+        False,
+        description="Also run Prometheus and prometheus-adapter (built from Go modules on first use) "
+        "with the chart's adapter rules, registered as custom.metrics.k8s.io; Prometheus finds pods "
+        "through the apiserver.",
+    )
     real_node: bool = Field(
         False,
         description="Also run a real node (kubelet, containerd, kube-proxy) beside the kwok nodes; "

@@ -9,6 +9,11 @@ KUBERNETES_VERSION = "v1.36.3"
 KWOK_VERSION = "v0.8.0"
 METRICS_SERVER_VERSION = "v0.9.0"
 HELM_VERSION = "v3.22.0"
+# The metrics pipeline (opt-in, --metrics-pipeline). The module proxy lists no versions of the
+# adapter's module, but serves this release when it is named; v0.12.0 is the newest tag.
+PROMETHEUS_ADAPTER_VERSION = "v0.12.0"
+# Prometheus 3.16.0: its Go module numbers 3.x releases v0.3xx.y.
+PROMETHEUS_VERSION = "v0.316.0"
 # Must equal the require in builder/go.mod (the version k8s 1.36 itself pins); raise both together.
 ETCD_VERSION = "v3.6.8"
 # The project's own pause program; raise when builder/pause changes (it is also in the cache key).
@@ -24,9 +29,10 @@ _FAKE_COMMIT = "0" * 40
 class Component:
     """One binary: its name in bin/, the Go package it comes from, and how it is built.
 
-    ``builder`` components are compiled inside the committed builder module (the Kubernetes
-    release needs replace directives); ``install`` components come from their own module graph
-    via ``go install pkg@version`` so their newer dependency pins never leak into the k8s build.
+    ``builder`` components are compiled inside a committed module, the folder ``module`` beside
+    this file (the Kubernetes release needs replace directives); ``install`` components come from
+    their own module graph via ``go install pkg@version`` so their newer dependency pins never leak
+    into the k8s build. ``tags`` are Go build tags.
     """
 
     name: str
@@ -34,6 +40,8 @@ class Component:
     mode: Literal["builder", "install"]
     version: str
     ldflags: tuple[str, ...] = ()
+    module: str = "builder"
+    tags: tuple[str, ...] = ()
 
 
 def _k8s_version_ldflags(version: str) -> tuple[str, ...]:
@@ -92,3 +100,48 @@ COMPONENTS: tuple[Component, ...] = (
 )
 
 BINARIES: tuple[str, ...] = tuple(c.name for c in COMPONENTS)
+
+# Built only for clusters started with the metrics pipeline, into a cache folder of their own, so
+# a cold build of the ordinary toolset (and its cache key) does not grow for everyone.
+#
+# Prometheus comes from its own module graph with every service discovery but Kubernetes' left out
+# (its `remove_all_sd` and `enable_kubernetes_sd` build tags): a fraction of the full compile.
+# Debian's package is no alternative: it is built without Kubernetes service discovery.
+# The adapter pins Kubernetes libraries of its own (0.30): it is built in the pipeline module
+# (pipeline/go.mod requires this version and nothing else), never in the builder module.
+PIPELINE_MODULE = "pipeline"
+
+
+def prometheus_release(module_version: str) -> str:
+    """The Prometheus release a module version stands for: ``v0.316.0`` is 3.16.0."""
+    _, number, patch = module_version.lstrip("v").split(".")
+    return f"{int(number) // 100}.{int(number) % 100}.{patch}"
+
+
+_PROMETHEUS_STAMP = tuple(
+    f"-X github.com/prometheus/common/version.{name}={value}"
+    for name, value in (
+        ("Version", prometheus_release(PROMETHEUS_VERSION)),
+        ("Revision", _FAKE_COMMIT),
+        ("Branch", "HEAD"),
+        ("BuildUser", "gsv-e2e"),
+        ("BuildDate", BUILD_DATE),
+    )
+)
+PIPELINE_COMPONENTS: tuple[Component, ...] = (
+    Component(
+        "prometheus",
+        "github.com/prometheus/prometheus/cmd/prometheus",
+        "install",
+        PROMETHEUS_VERSION,
+        _PROMETHEUS_STAMP,
+        tags=("remove_all_sd", "enable_kubernetes_sd"),
+    ),
+    Component(
+        "prometheus-adapter",
+        "sigs.k8s.io/prometheus-adapter/cmd/adapter",
+        "builder",
+        PROMETHEUS_ADAPTER_VERSION,
+        module=PIPELINE_MODULE,
+    ),
+)
