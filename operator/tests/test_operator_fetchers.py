@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from voice_operator.fetchers import script_text
-from voice_operator.fetchers.http_fetch import fetch
+from voice_operator.fetchers.http_fetch import fetch, unpack
 
 
 @pytest.fixture
@@ -73,6 +73,25 @@ def test_archive_is_unpacked(web_root: tuple[Path, str], tmp_path: Path) -> None
     assert (dest / "g.ckpt").read_bytes() == b"g"
     assert (dest / "ref" / "a.wav").read_bytes() == b"wav"
     assert not list(dest.glob(".part-*"))
+
+
+@pytest.mark.parametrize("filters", [True, False], ids=["with-filters", "before-3.11.4"])
+def test_archive_members_outside_the_folder_are_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, filters: bool
+) -> None:
+    # The server image's Python (Debian 12's 3.11.2) has no extraction filters.
+    if not filters:
+        monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    good = tmp_path / "good.tar.gz"
+    good.write_bytes(make_archive({"g.ckpt": b"g", "ref/a.wav": b"wav"}))
+    with tarfile.open(good) as archive:
+        unpack(archive, tmp_path / "ok")
+    assert (tmp_path / "ok" / "ref" / "a.wav").read_bytes() == b"wav"
+    bad = tmp_path / "bad.tar.gz"
+    bad.write_bytes(make_archive({"../escaped.ckpt": b"x"}))
+    with tarfile.open(bad) as archive, pytest.raises((SystemExit, tarfile.FilterError)):
+        unpack(archive, tmp_path / "no")
+    assert not (tmp_path / "escaped.ckpt").exists()
 
 
 def test_wrong_digest_fails_and_leaves_nothing(web_root: tuple[Path, str], tmp_path: Path) -> None:

@@ -17,6 +17,23 @@ ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz")
 CHUNK = 1 << 20
 
 
+def unpack(archive: tarfile.TarFile, dest: Path) -> None:
+    """Extract ``archive`` into ``dest``, refusing members that would land outside it."""
+    if hasattr(tarfile, "data_filter"):
+        # The "data" filter refuses absolute paths, links out of dest and device files.
+        archive.extractall(dest, filter="data")
+        return
+    # Pythons before 3.11.4 (Debian 12 ships 3.11.2) have no filters: allow plain files and
+    # folders inside dest only, which is all a model bundle holds.
+    root = dest.resolve()
+    for member in archive.getmembers():
+        target = (root / member.name).resolve()
+        inside = target == root or root in target.parents
+        if not inside or not (member.isfile() or member.isdir()):
+            raise SystemExit(f"refusing archive member {member.name!r}: not a file or folder inside {dest}")
+    archive.extractall(dest)
+
+
 def fetch(url: str, sha256: str, dest: Path) -> str:
     """Download ``url`` into ``dest`` unless already done; returns what happened."""
     marker = dest / f".fetched-{sha256}"
@@ -39,8 +56,7 @@ def fetch(url: str, sha256: str, dest: Path) -> str:
         raise SystemExit(f"sha256 mismatch for {url}: expected {sha256}, got {digest.hexdigest()}")
     if name.endswith(ARCHIVE_SUFFIXES):
         with tarfile.open(part) as archive:
-            # The "data" filter refuses absolute paths, links out of dest and device files.
-            archive.extractall(dest, filter="data")
+            unpack(archive, dest)
         part.unlink()
     else:
         part.replace(dest / name)
