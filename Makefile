@@ -12,7 +12,8 @@ PYTEST := $(PY) -m pytest
 PYTEST_ARGS ?=
 
 .PHONY: help venv system-deps node-deps demo images test lint fmt typecheck unit \
-        test-common test-model test-text test-server test-operator test-cluster test-chart test-e2e-node
+        test-common test-model test-text test-server test-operator test-cluster test-chart test-e2e-node \
+        node-images
 
 help: ## List the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -52,15 +53,19 @@ node-deps: ## Install the Debian packages a real node needs, when missing.
 # the apt archive once and stands in for both of the Dockerfiles' bases (debian:12-slim and the
 # distroless runtime: the same Debian 12 Python 3.11); DEBIAN_IMAGE=... RUNTIME_IMAGE=... pick
 # others. The host's CA bundle is mounted into RUN steps so that pip trusts what the host trusts.
-# Push with `buildah push gpt-sovits-k8s/operator:0.1.0 docker://<registry>/...`.
-# Not part of `make test`: the operator image takes 1-2 minutes, the server image (torch with its
-# CUDA libraries, about 6 GB) 5-6.
+# buildah's storage is kept in the cache folder and every step is cached by its inputs
+# (`--layers`), so a rebuild after a source edit reuses the dependency layers (torch and its CUDA
+# libraries, about 6 GB). Built images are then loaded into the real node's containerd when one
+# runs (`python -m e2e.cluster images`); the node tests load them themselves otherwise.
+# Push with `$(BUILDAH) push gpt-sovits-k8s/operator:0.1.0 docker://<registry>/...`.
 IMAGES ?= operator
 IMAGE_TAG ?= 0.1.0
 LOCAL_BASE := localhost/gsv-debian-python:12
 DEBIAN_IMAGE ?= $(LOCAL_BASE)
 RUNTIME_IMAGE ?= $(LOCAL_BASE)
 HOST_CA := /etc/ssl/certs/ca-certificates.crt
+GSV_CACHE := $(or $(GSV_CACHE_DIR),$(HOME)/.cache/gpt-sovits-k8s)
+BUILDAH := buildah --root $(GSV_CACHE)/buildah/storage --runroot /run/gsv-buildah
 images: ## Build docker/'s images with buildah, no Docker engine needed (IMAGES="operator server").
 	@missing=""; for tool in buildah debootstrap; do command -v $$tool >/dev/null || [ -x /usr/sbin/$$tool ] || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
@@ -68,30 +73,42 @@ images: ## Build docker/'s images with buildah, no Docker engine needed (IMAGES=
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	@if [ "$(DEBIAN_IMAGE) $(RUNTIME_IMAGE)" = "$(LOCAL_BASE) $(LOCAL_BASE)" ] \
-	    && ! buildah inspect --type image $(LOCAL_BASE) >/dev/null 2>&1; then \
+	    && ! $(BUILDAH) inspect --type image $(LOCAL_BASE) >/dev/null 2>&1; then \
 	  echo "==> $(LOCAL_BASE): Debian 12 with python3, by debootstrap (once)"; \
 	  rootfs=$$(mktemp -d); trap 'rm -rf "$$rootfs"' EXIT; \
 	  PATH=$$PATH:/usr/sbin debootstrap --variant=minbase --include=python3,python3-venv,python3-pip \
 	    bookworm "$$rootfs" >"$$rootfs.log" 2>&1 || { tail -20 "$$rootfs.log"; exit 1; }; \
-	  ctr=$$(buildah from scratch); mnt=$$(buildah mount $$ctr); [ -d "$$mnt" ] && [ "$$mnt" != / ]; \
-	  cp -a "$$rootfs/." "$$mnt/"; buildah umount $$ctr >/dev/null; \
-	  buildah commit --quiet --rm $$ctr $(LOCAL_BASE) >/dev/null; rm -f "$$rootfs.log"; \
+	  ctr=$$($(BUILDAH) from scratch); mnt=$$($(BUILDAH) mount $$ctr); [ -d "$$mnt" ] && [ "$$mnt" != / ]; \
+	  cp -a "$$rootfs/." "$$mnt/"; $(BUILDAH) umount $$ctr >/dev/null; \
+	  $(BUILDAH) commit --quiet --rm $$ctr $(LOCAL_BASE) >/dev/null; rm -f "$$rootfs.log"; \
 	fi
 	@ca=""; [ -f $(HOST_CA) ] && ca="--volume $(HOST_CA):$(HOST_CA):ro"; \
 	for image in $(IMAGES); do \
-	  echo "==> gpt-sovits-k8s/$$image:$(IMAGE_TAG)"; \
-	  buildah bud --isolation chroot --network host $$ca \
+	  echo "==> gpt-sovits-k8s/$$image:$(IMAGE_TAG)"; start=$$(date +%s); \
+	  $(BUILDAH) bud --layers --format docker --isolation chroot --network host $$ca \
 	    --build-arg DEBIAN_IMAGE=$(DEBIAN_IMAGE) --build-arg RUNTIME_IMAGE=$(RUNTIME_IMAGE) \
 	    -f docker/Dockerfile.$$image -t gpt-sovits-k8s/$$image:$(IMAGE_TAG) .; \
-	  ctr=$$(buildah from gpt-sovits-k8s/$$image:$(IMAGE_TAG)); \
-	  buildah run --isolation chroot $$ctr -- /opt/venv/bin/gpt-sovits-$$image --help >/dev/null \
+	  echo "==> gpt-sovits-k8s/$$image:$(IMAGE_TAG) built in $$(( $$(date +%s) - start ))s"; \
+	  ctr=$$($(BUILDAH) from gpt-sovits-k8s/$$image:$(IMAGE_TAG)); \
+	  $(BUILDAH) run --isolation chroot $$ctr -- gpt-sovits-$$image --help >/dev/null \
 	    && echo "==> gpt-sovits-k8s/$$image:$(IMAGE_TAG): gpt-sovits-$$image --help runs in it"; \
-	  buildah rm $$ctr >/dev/null; \
+	  $(BUILDAH) rm $$ctr >/dev/null; \
 	done; \
-	buildah images
+	$(BUILDAH) images
+	@refs=""; for image in $(IMAGES); do refs="$$refs,gpt-sovits-k8s/$$image:$(IMAGE_TAG)"; done; \
+	if [ -x $(PY) ]; then \
+	  GSV_E2E_IMAGES="[\"$$(echo $${refs#,} | sed 's/,/","/g')\"]" $(PY) -m e2e.cluster images; \
+	fi
 
-test: system-deps lint typecheck ## Everything: lint, type checks and the whole test suite.
-	$(PYTEST) $(PYTEST_ARGS)
+# Where a real node can run (root on Linux, as on CI) `make test` also builds both images and runs
+# the real-node tests (e2e/node) in the same session; elsewhere they are not collected. NODE=0
+# leaves them out anyway, NODE=1 insists.
+NODE ?= $(shell [ "$$(id -u)" = 0 ] && [ "$$(uname -s)" = Linux ] && echo 1 || echo 0)
+test: system-deps lint typecheck $(if $(filter 1,$(NODE)),node-deps node-images) ## Everything: lint, type checks and the whole test suite.
+	GSV_E2E_REAL_NODE=$(NODE) $(PYTEST) $(PYTEST_ARGS)
+
+node-images: ## Both images, built (cached by their inputs) for the real node's tests.
+	$(MAKE) images IMAGES="operator server"
 
 lint: venv ## ruff lint, format check and import contracts (pyproject's [tool.importlinter]).
 	$(PY) -m ruff check .
@@ -124,9 +141,10 @@ test-operator: venv ## Operator unit tests and its integration tests on the cont
 test-cluster: venv ## The local Kubernetes control plane itself.
 	$(PYTEST) e2e/cluster $(PYTEST_ARGS)
 
-# The real node (root, Linux): the node itself and its teardown. Not yet part of `make test` (it
-# changes host state); without GSV_E2E_REAL_NODE its tests are not collected.
-test-e2e-node: venv node-deps ## The local cluster's real node (root, Linux).
+# The real node (root, Linux): operator and server images built and loaded, the chart's operator as
+# a pod, VoiceServices' server pods answering through their Service, failures named in status, a
+# rolling update under load.
+test-e2e-node: venv node-deps node-images ## The images running as pods on the local cluster's real node.
 	GSV_E2E_REAL_NODE=1 $(PYTEST) e2e/node $(PYTEST_ARGS)
 
 test-chart: venv system-deps ## Helm chart, images and compose files.

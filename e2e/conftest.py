@@ -32,10 +32,10 @@ _TOOLSET_KEY = pytest.StashKey[Toolset | BuildError]()
 _PLANE_KEY = pytest.StashKey[LocalControlPlane]()
 # Why the session cluster has no real node (opt-in not given, or the host cannot run one).
 _NO_NODE_KEY = pytest.StashKey[str]()
-_NODE_OPT_IN = "real-node tests are opt-in: GSV_E2E_REAL_NODE=1 (`make test-e2e-node`)"
+_NODE_OPT_IN = "real-node tests run with GSV_E2E_REAL_NODE=1 (`make test` as root on Linux)"
 _SESSION_PREFIX = "pytest-"
-# The real node's tests are a target of their own (`make test-e2e-node`, root and Linux; not yet in
-# `make test`): without the opt-in they are not collected, rather than collected and skipped.
+# The real node's tests need its images built first, which `make test` does where a node can run
+# (root, Linux) before it sets GSV_E2E_REAL_NODE=1: without it they are not collected.
 collect_ignore = [] if ClusterSettings().real_node else ["node"]
 _SA_WAIT_S = 60.0
 

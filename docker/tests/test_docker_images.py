@@ -56,3 +56,15 @@ def test_operator_image_installs_only_the_operator_extra(docker_dir: Path) -> No
     assert '".[operator]"' in commands
     assert "server]" not in commands
     assert "torch" not in commands.lower()
+    assert "torch" not in (docker_dir / "requirements-operator.txt").read_text()
+
+
+@pytest.mark.parametrize("extra", ["server", "operator"])
+def test_dependency_lists_match_pyproject(docker_dir: Path, extra: str) -> None:
+    # The images' dependency layers install these files; a stale one would ship other versions.
+    from docker.requirements import requirements
+
+    listed = (docker_dir / f"requirements-{extra}.txt").read_text()
+    assert listed == requirements(extra), f"regenerate: python docker/requirements.py {extra}"
+    copied = [v for k, v in _instructions(docker_dir / f"Dockerfile.{extra}") if k == "COPY"]
+    assert f"docker/requirements-{extra}.txt /requirements.txt" in copied

@@ -168,10 +168,12 @@ def kubelet_config(layout: NodeLayout, *, ca_file: Path, healthz_port: int) -> d
         "serverTLSBootstrap": False,
         "nodeStatusUpdateFrequency": "10s",
         "registerWithTaints": [NODE_TAINT],
+        # The node shares the host's disk with image builds and caches: a percentage (the default
+        # 10 %, even 2 % of a large disk) evicts pods while many GB are still free.
         "evictionHard": {
             "memory.available": "100Mi",
-            "nodefs.available": "2%",
-            "imagefs.available": "2%",
+            "nodefs.available": "512Mi",
+            "imagefs.available": "512Mi",
             "nodefs.inodesFree": "2%",
         },
         # Imported images cannot be pulled again: never garbage-collect them.
