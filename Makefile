@@ -10,6 +10,9 @@ VENV := $(shell scripts/venv.sh path)
 PY := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest
 PYTEST_ARGS ?=
+# 1 where a real node can run (root on Linux, as on CI): `make test` and `make demo` then build
+# the images and run them as pods on the local cluster's real node. NODE=0 leaves that out.
+NODE ?= $(shell [ "$$(id -u)" = 0 ] && [ "$$(uname -s)" = Linux ] && echo 1 || echo 0)
 
 .PHONY: help venv system-deps node-deps demo images test lint fmt typecheck unit \
         test-common test-model test-text test-server test-operator test-cluster test-chart test-e2e-node \
@@ -35,7 +38,8 @@ system-deps: ## Install the Debian packages the tests use, when missing.
 
 # Flags of the demo (`$(PY) -m e2e.demo --help`), e.g. DEMO_ARGS=--keep to leave the cluster running.
 DEMO_ARGS ?=
-demo: venv ## Local control plane + chart + operator + a Ready VoiceService, and speech into demo.wav.
+# Where a real node can run (root, Linux) the images are built first and run as pods.
+demo: venv $(if $(filter 1,$(NODE)),node-deps node-images) ## Local cluster + chart + operator + a Ready VoiceService, and speech into demo.wav.
 	$(PY) -m e2e.demo $(DEMO_ARGS)
 
 # The real node of the local cluster (e2e/cluster/node.py) runs pods with Debian's containerd,
@@ -100,10 +104,8 @@ images: ## Build docker/'s images with buildah, no Docker engine needed (IMAGES=
 	  GSV_E2E_IMAGES="[\"$$(echo $${refs#,} | sed 's/,/","/g')\"]" $(PY) -m e2e.cluster images; \
 	fi
 
-# Where a real node can run (root on Linux, as on CI) `make test` also builds both images and runs
-# the real-node tests (e2e/node) in the same session; elsewhere they are not collected. NODE=0
-# leaves them out anyway, NODE=1 insists.
-NODE ?= $(shell [ "$$(id -u)" = 0 ] && [ "$$(uname -s)" = Linux ] && echo 1 || echo 0)
+# With NODE=1 `make test` also builds both images and runs the real-node tests (e2e/node) in the
+# same session; with NODE=0 they are not collected.
 test: system-deps lint typecheck $(if $(filter 1,$(NODE)),node-deps node-images) ## Everything: lint, type checks and the whole test suite.
 	GSV_E2E_REAL_NODE=$(NODE) $(PYTEST) $(PYTEST_ARGS)
 

@@ -1,6 +1,9 @@
 """``python -m e2e.demo`` (``make demo``): the whole project on this machine, with no registry.
 
-Two halves run side by side:
+Where the host can run the local cluster's real node (root, Linux) and both images are built,
+:func:`run_node_demo` runs them as pods: the chart's operator pod, the demo VoiceService's server
+pod on the real node, and the request that writes ``demo.wav`` sent through its Service
+(:mod:`e2e.demo_node`). Otherwise :func:`run_demo` runs two halves side by side:
 
 * **Kubernetes**: the local control plane (``e2e/cluster``; reused when it already runs), the Helm
   chart installed into it, the operator, and the VoiceService ``e2e/samples/demo-voice.yaml``,
@@ -8,9 +11,9 @@ Two halves run side by side:
 * **Speech**: ``gpt-sovits-server --demo`` on a free port and one ``POST /api/v1/tts``; the WAV it
   answers is written to ``demo.wav`` and decoded.
 
-There is no image registry here, so the chart is installed with ``operator.replicas=0`` (CRDs,
-ServiceAccount and RBAC, no pod) and the operator runs as a local process that signs in with a
-token of the chart's ServiceAccount: it gets exactly the permissions the chart grants its pod.
+In that variant the chart is installed with ``operator.replicas=0`` (CRDs, ServiceAccount and
+RBAC, no pod) and the operator runs as a local process that signs in with a token of the chart's
+ServiceAccount: it gets exactly the permissions the chart grants its pod.
 """
 
 from __future__ import annotations
@@ -37,7 +40,17 @@ from e2e.cluster import Cluster, ClusterSettings, KubectlError, processes
 from e2e.cluster.build import BuildError, ensure_built
 from e2e.cluster.certs import CertificateError
 from e2e.cluster.controlplane import LocalControlPlane
+from e2e.cluster.node_host import unsupported_reason
+from e2e.cluster.node_images import OPERATOR_IMAGE, SERVER_IMAGE, buildah_id
 from e2e.cluster.processes import Component, ComponentError
+from e2e.demo_node import (
+    VOICE_NAME,
+    demo_model_folder,
+    load_images,
+    operator_pod_values,
+    service_url,
+    voice_manifest,
+)
 from gsv_common.settings_cli import document_env_vars, load_settings_or_exit
 
 PROG = "python -m e2e.demo"
@@ -82,6 +95,11 @@ class DemoSettings(BaseSettings):
     keep: bool = Field(
         False,
         description="Leave the control plane, the release and the VoiceService in place at the end.",
+    )
+    real_node: bool | None = Field(
+        None,
+        description="Run the images as pods on the local cluster's real node (default: where the host "
+        "can run one and both images are built); false simulates the pods instead.",
     )
     timeout_s: float = Field(240.0, gt=0, le=3600, description="Longest wait for each step.")
     resync_interval_s: float = Field(
@@ -147,30 +165,37 @@ def helm(cluster: Cluster, *args: str, timeout: float = 300) -> str:
     return result.stdout
 
 
-def install_chart(cluster: Cluster, namespace: str, release: str, say: Callable[[str], None]) -> None:
-    """CRDs by server-side apply (the chart's upgrade path), then the chart without an operator pod."""
+def install_chart(
+    cluster: Cluster,
+    namespace: str,
+    release: str,
+    say: Callable[[str], None],
+    operator: dict[str, Any] | None = None,
+) -> None:
+    """CRDs by server-side apply (the chart's upgrade path), then the chart.
+
+    ``operator`` (the chart's ``operator`` values) runs the operator pod; without it the chart is
+    installed with no operator pod (``operator.replicas=0``) for a local operator process.
+    """
     cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CHART / "crds"))
     for crd in ("voiceservices.voice.gpt-sovits.io",):
         cluster.kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
-    say(f"helm upgrade --install {release} charts/gpt-sovits -n {namespace} (operator.replicas=0)")
+    if operator is None:
+        values = [
+            "--set",
+            "operator.replicas=0",
+            "--set-json",
+            f"operator.watchNamespaces={json.dumps([namespace])}",
+        ]
+        say(f"helm upgrade --install {release} charts/gpt-sovits -n {namespace} (operator.replicas=0)")
+    else:
+        values = ["--set-json", f"operator={json.dumps(operator)}"]
+        say(f"helm upgrade --install {release} charts/gpt-sovits -n {namespace} (operator pod on the node)")
     helm(
         cluster,
-        "upgrade",
-        "--install",
-        release,
-        str(CHART),
-        "--namespace",
-        namespace,
-        "--create-namespace",
-        "--skip-crds",
-        "--set",
-        "operator.replicas=0",
-        "--set-json",
-        f"operator.watchNamespaces={json.dumps([namespace])}",
-        "--wait",
-        "--timeout",
-        "120s",
-    )
+        "upgrade", "--install", release, str(CHART), "--namespace", namespace, "--create-namespace",
+        "--skip-crds", *values, "--wait", "--timeout", "180s",
+    )  # fmt: skip
     say(helm(cluster, "list", "--namespace", namespace).rstrip())
 
 
@@ -420,6 +445,74 @@ def run_demo(
     return DemoResult(voice, wav)
 
 
+def run_node_demo(
+    cluster: Cluster,
+    plane: LocalControlPlane,
+    settings: DemoSettings,
+    work_dir: Path,
+    console: Console,
+    *,
+    remove: bool,
+) -> DemoResult:
+    """The images as pods on the real node; the speech request goes through the VoiceService's Service."""
+    tell_cluster, tell_speech = console.teller("cluster"), console.teller("speech")
+    load_images(plane, tell_cluster)
+    operator = operator_pod_values(settings.namespace, settings.resync_interval_s)
+    install_chart(cluster, settings.namespace, settings.release, tell_cluster, operator)
+    pods = cluster.kubectl("get", "pods", "-n", settings.namespace, "-o", "wide").stdout
+    tell_cluster(f"$ kubectl get pods -n {settings.namespace} -o wide\n{pods}")
+    try:
+        models = demo_model_folder(work_dir / "models")
+        tell_cluster(f"kubectl apply: VoiceService {VOICE_NAME}, its model from hostPath {models}")
+        cluster.kubectl("apply", "-f", "-", input=json.dumps(voice_manifest(settings.namespace, models)))
+        voice = watch_until_ready(cluster, settings.namespace, VOICE_NAME, settings.timeout_s, tell_cluster)
+        table = cluster.kubectl("get", "vsvc,pods", "-n", settings.namespace, "-o", "wide").stdout
+        tell_cluster(f"$ kubectl get vsvc,pods -n {settings.namespace} -o wide\n{table}")
+        url = service_url(cluster, settings.namespace, VOICE_NAME)
+        request = {
+            "text": settings.text,
+            "speaker_id": settings.speaker_id,
+            "language": settings.language,
+            "seed": settings.seed,
+        }
+        tell_speech(
+            f"POST {url}/api/v1/tts (the VoiceService's ClusterIP) {json.dumps(request, ensure_ascii=False)}"
+        )
+        started = time.monotonic()
+        audio = synthesize(url, request, settings.output, settings.timeout_s)
+        tell_speech(
+            f"{len(audio)} bytes of audio/wav in {time.monotonic() - started:.1f}s -> {settings.output}"
+        )
+        wav = decode_wav(settings.output)
+        tell_speech(
+            f"decoded {wav.path}: {wav.duration_s:.2f} s at {wav.sample_rate} Hz, "
+            f"{wav.channels} channel(s), peak {wav.peak:.2f}"
+        )
+    finally:
+        if remove:
+            tell_cluster(f"deleting VoiceService {VOICE_NAME}, then helm uninstall {settings.release}")
+            delete_voice_service(cluster, settings.namespace, VOICE_NAME, settings.timeout_s)
+            uninstall_chart(cluster, settings.namespace, settings.release)
+    return DemoResult(voice, wav)
+
+
+def on_real_node(settings: DemoSettings, cluster_settings: ClusterSettings) -> tuple[bool, str]:
+    """Whether the demo runs on the real node, and why (or why not)."""
+    if settings.real_node is False:
+        return False, "--real-node false: pods simulated by kwok, the server as a local process"
+    why_not = unsupported_reason()
+    missing = [
+        ref for ref in (OPERATOR_IMAGE, SERVER_IMAGE) if buildah_id(cluster_settings.cache_dir, ref) is None
+    ]
+    if why_not is None and missing:
+        why_not = f"{', '.join(missing)} not built (`make node-images`)"
+    if why_not is None:
+        return True, "the images run as pods on the real node"
+    if settings.real_node:
+        raise DemoError(f"--real-node true: {why_not}")
+    return False, f"no real node ({why_not}): pods simulated by kwok, the server as a local process"
+
+
 def _shown(path: Path) -> str:
     """``path`` relative to the repository when inside it, for shorter lines."""
     try:
@@ -428,7 +521,7 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def next_steps(settings: DemoSettings, cluster: Cluster, work_dir: Path, kept: bool) -> str:
+def next_steps(settings: DemoSettings, cluster: Cluster, work_dir: Path, kept: bool, real_node: bool) -> str:
     """What to try after the demo."""
     wav = settings.output
     lines = [
@@ -439,7 +532,17 @@ def next_steps(settings: DemoSettings, cluster: Cluster, work_dir: Path, kept: b
         "  * the chart's values and upgrades: charts/gpt-sovits/README.md",
         "  * autoscaling on requests per second: docs/autoscaling.md",
     ]
-    if kept:
+    if kept and real_node:
+        lines += [
+            "  * the control plane, the release, the operator pod and the voice's pod stay (--keep):",
+            f'      eval "$(python -m e2e.cluster env{_name_flag(settings)})"',
+            f"      kubectl get vsvc,pods -n {settings.namespace} -o wide",
+            f"      kubectl logs -n {settings.namespace} deploy/{VOICE_NAME}     # the server's JSON lines",
+            f"      curl -s $(kubectl get svc {VOICE_NAME} -n {settings.namespace} "
+            "-o jsonpath='http://{.spec.clusterIP}:8000')/ready",
+            f"    stop everything: python -m e2e.cluster down{_name_flag(settings)}",
+        ]
+    elif kept:
         lines += [
             "  * the control plane, the release and the VoiceService are still there (--keep):",
             f'      eval "$(python -m e2e.cluster env{_name_flag(settings)})"',
@@ -458,7 +561,7 @@ def _name_flag(settings: DemoSettings) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     settings = load_settings_or_exit(DemoSettings, argv, prog=PROG)
-    overrides = {"name": settings.cluster_name} if settings.cluster_name else {}
+    overrides: dict[str, Any] = {"name": settings.cluster_name} if settings.cluster_name else {}
     cluster_settings = ClusterSettings().model_copy(update=overrides)
     console = Console()
     work_dir = cluster_settings.cache_dir / "demo" / cluster_settings.name
@@ -466,18 +569,30 @@ def main(argv: list[str] | None = None) -> int:
     tell = console.teller("cluster")
     started_plane: LocalControlPlane | None = None
     try:
+        real_node, why = on_real_node(settings, cluster_settings)
+        cluster_settings = cluster_settings.model_copy(update={"real_node": real_node})
         plane = LocalControlPlane(cluster_settings, ensure_built(cluster_settings, tell), tell)
         reused = bool(plane.status()["api_ready"])
+        if reused and plane.runs_real_node() != real_node:
+            # A running control plane keeps its nodes: follow it rather than restart it.
+            real_node = not real_node
+            why = "the running control plane " + ("has" if real_node else "has no") + " real node"
+            cluster_settings = cluster_settings.model_copy(update={"real_node": real_node})
+            plane = LocalControlPlane(cluster_settings, ensure_built(cluster_settings, tell), tell)
         cluster = plane.up()
         started_plane = None if reused else plane
         how = "reused" if reused else "started"
         tell(f"control plane {cluster_settings.name!r} {how}: {cluster.kubeconfig}")
-        result = run_demo(cluster, settings, work_dir, console, remove=not settings.keep)
+        tell(why)
+        if real_node:
+            result = run_node_demo(cluster, plane, settings, work_dir, console, remove=not settings.keep)
+        else:
+            result = run_demo(cluster, settings, work_dir, console, remove=not settings.keep)
         if not settings.keep and reused:
             cluster.kubectl("delete", "namespace", settings.namespace, "--wait=false", "--ignore-not-found")
         endpoint = (result.voice_service.get("status") or {}).get("endpoint", "")
         console.say("demo", f"VoiceService Ready (endpoint {endpoint}); speech in {result.wav.path}")
-        console.say("demo", next_steps(settings, cluster, work_dir, settings.keep))
+        console.say("demo", next_steps(settings, cluster, work_dir, settings.keep, real_node))
         return 0
     except (DemoError, ComponentError, BuildError, CertificateError, KubectlError, TimeoutError) as err:
         console.say("demo", f"FAILED: {err}")

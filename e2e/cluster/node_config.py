@@ -16,6 +16,11 @@ from typing import Any
 # Pods meant for the real node tolerate this taint and select this label; nothing else lands there.
 NODE_LABEL = "gsv-e2e/real-node"
 NODE_TAINT = {"key": NODE_LABEL, "value": "true", "effect": "NoSchedule"}
+# What a pod spec (or a VoiceService, or the chart's operator values) adds to land on the node.
+ON_REAL_NODE: dict[str, Any] = {
+    "nodeSelector": {NODE_LABEL: "true"},
+    "tolerations": [{**NODE_TAINT, "operator": "Equal"}],
+}
 PAUSE_IMAGE_NAME = "localhost/gsv-e2e/pause"
 # Any image pull is sent to this closed loopback port, so a missing image never reaches a registry.
 NO_REGISTRY_PROXY = "http://127.0.0.1:9"

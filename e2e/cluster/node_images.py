@@ -16,6 +16,9 @@ from pathlib import Path
 from e2e.cluster.node_config import NodeLayout
 
 ID_LABEL = "gsv-e2e/buildah-id"
+# The images `make node-images` builds (the Makefile's IMAGE_TAG).
+SERVER_IMAGE = "gpt-sovits-k8s/server:0.1.0"
+OPERATOR_IMAGE = "gpt-sovits-k8s/operator:0.1.0"
 # Where `make images` keeps buildah's storage (its BUILDAH variable): inside the cache folder.
 BUILDAH_RUNROOT = "/run/gsv-buildah"
 Progress = Callable[[str], None]

@@ -21,17 +21,15 @@ from typing import Any
 import soundfile
 
 from e2e.cluster import Cluster
-from e2e.cluster.node_config import NODE_LABEL, NODE_TAINT
-from gpt_sovits.demo import DEMO_PROMPT_LANGUAGE, DEMO_PROMPT_TEXT, ensure_demo_bundle
+from e2e.cluster.node_config import ON_REAL_NODE
+from e2e.cluster.node_images import OPERATOR_IMAGE, SERVER_IMAGE
+from e2e.demo_node import demo_model_folder, node_voice_spec, service_url
 
 CHART = Path(__file__).resolve().parents[2] / "charts" / "gpt-sovits"
-SERVER_IMAGE = "gpt-sovits-k8s/server:0.1.0"
-OPERATOR_IMAGE = "gpt-sovits-k8s/operator:0.1.0"
-# Where pods meant for the real node go, and the toleration that lets them.
-ON_REAL_NODE: dict[str, Any] = {
-    "nodeSelector": {NODE_LABEL: "true"},
-    "tolerations": [{**NODE_TAINT, "operator": "Equal"}],
-}
+# The demo's own builders: the node tests run what `make demo` runs.
+demo_model = demo_model_folder
+voice_spec = node_voice_spec
+__all__ = ["ON_REAL_NODE", "OPERATOR_IMAGE", "SERVER_IMAGE", "demo_model", "service_url", "voice_spec"]
 
 
 def wait_for(predicate: Callable[[], Any], what: str, timeout_s: float, poll_s: float = 1.0) -> Any:
@@ -63,14 +61,6 @@ def helm(
     return result
 
 
-def demo_model(folder: Path) -> Path:
-    """A demo model bundle (random weights) the server's uid can read, written once."""
-    bundle = ensure_demo_bundle(folder)
-    for path in [folder, *folder.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    return bundle.folder
-
-
 def model_archive(folder: Path, out: Path) -> str:
     """The bundle as a .tar.gz (files at its top level, as the http source unpacks them); sha256."""
     buffer = io.BytesIO()
@@ -95,34 +85,6 @@ def file_server(folder: Path, host: str) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-def voice_spec(source: dict[str, Any], *, replicas: int = 1) -> dict[str, Any]:
-    """A CPU VoiceService on the real node serving the demo bundle from ``source``."""
-    return {
-        "replicas": replicas,
-        "image": SERVER_IMAGE,
-        "imagePullPolicy": "Never",
-        "model": {
-            "version": "v2",
-            "gptWeights": "demo-gpt.ckpt",
-            "sovitsWeights": "demo-sovits.pth",
-            "hubertDir": "demo-hubert",
-            "source": source,
-        },
-        "speakers": [
-            {
-                "id": "demo",
-                "refAudio": "demo-reference.wav",
-                "promptText": DEMO_PROMPT_TEXT,
-                "promptLanguage": DEMO_PROMPT_LANGUAGE,
-            }
-        ],
-        "resources": {"gpu": 0, "requests": {"cpu": "100m", "memory": "512Mi"}, "limits": {"memory": "3Gi"}},
-        "inference": {"precision": "fp32", "maxBatchSize": 4},
-        "service": {"port": 8000},
-        **ON_REAL_NODE,
-    }
 
 
 def apply_voice(cluster: Cluster, namespace: str, name: str, spec: dict[str, Any]) -> None:
@@ -201,10 +163,3 @@ def wait_voice_ready(cluster: Cluster, namespace: str, voice: str) -> dict[str, 
         logs = cluster.kubectl("logs", "-n", namespace, "-l", f"app.kubernetes.io/instance={voice}",
                                "--all-containers", "--tail=40", check=False)  # fmt: skip
         raise AssertionError(f"{voice} not Ready\n{described[-6000:]}\n{logs.stdout[-4000:]}") from None
-
-
-def service_url(cluster: Cluster, namespace: str, voice: str) -> str:
-    """http://<ClusterIP>:<port> of the VoiceService's Service (reached through kube-proxy)."""
-    service = get_json(cluster, "service", voice, "-n", namespace)
-    assert service["spec"]["type"] == "ClusterIP"
-    return f"http://{service['spec']['clusterIP']}:{service['spec']['ports'][0]['port']}"

@@ -1,0 +1,94 @@
+"""``make demo`` on the local cluster's real node: the images run as pods, speech comes through the Service.
+
+The chart is installed with its operator pod (image ``gpt-sovits-k8s/operator``), the demo
+VoiceService's server pod runs the server image on the real node with the demo model from a
+``hostPath`` folder, turns Ready through its probes, and the request that writes ``demo.wav`` is
+sent to the VoiceService's ClusterIP (kube-proxy routes it to the pod). Used by :mod:`e2e.demo`
+where the host can run a real node and both images are built; the simulated half is the fallback.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from e2e.cluster import Cluster
+from e2e.cluster.controlplane import LocalControlPlane
+from e2e.cluster.node_config import ON_REAL_NODE
+from e2e.cluster.node_images import OPERATOR_IMAGE, SERVER_IMAGE
+from gpt_sovits.demo import DEMO_PROMPT_LANGUAGE, DEMO_PROMPT_TEXT, ensure_demo_bundle
+
+VOICE_NAME = "demo"
+
+
+def node_voice_spec(source: dict[str, Any], *, replicas: int = 1) -> dict[str, Any]:
+    """A CPU VoiceService on the real node serving the demo bundle from ``source``."""
+    return {
+        "replicas": replicas,
+        "image": SERVER_IMAGE,
+        "imagePullPolicy": "Never",
+        "model": {
+            "version": "v2",
+            "gptWeights": "demo-gpt.ckpt",
+            "sovitsWeights": "demo-sovits.pth",
+            "hubertDir": "demo-hubert",
+            "source": source,
+        },
+        "speakers": [
+            {
+                "id": "demo",
+                "refAudio": "demo-reference.wav",
+                "promptText": DEMO_PROMPT_TEXT,
+                "promptLanguage": DEMO_PROMPT_LANGUAGE,
+            }
+        ],
+        "resources": {"gpu": 0, "requests": {"cpu": "100m", "memory": "512Mi"}, "limits": {"memory": "3Gi"}},
+        "inference": {"precision": "fp32", "maxBatchSize": 4},
+        "service": {"port": 8000},
+        **ON_REAL_NODE,
+    }
+
+
+def demo_model_folder(folder: Path) -> Path:
+    """The demo model bundle (random weights) in ``folder``, readable by the server's uid 65532."""
+    bundle = ensure_demo_bundle(folder)
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return bundle.folder
+
+
+def operator_pod_values(namespace: str, resync_interval_s: float) -> dict[str, Any]:
+    """The chart's ``operator`` values: its pod on the real node, the image loaded there, not pulled."""
+    return {
+        "image": {"pullPolicy": "Never"},
+        "watchNamespaces": [namespace],
+        "defaultServerImage": SERVER_IMAGE,
+        "resyncIntervalSeconds": max(1, round(resync_interval_s)),
+        **ON_REAL_NODE,
+    }
+
+
+def service_url(cluster: Cluster, namespace: str, name: str) -> str:
+    """``http://<ClusterIP>:<port>`` of a VoiceService's Service, reached through kube-proxy."""
+    service = json.loads(cluster.kubectl("get", "service", name, "-n", namespace, "-o", "json").stdout)
+    return f"http://{service['spec']['clusterIP']}:{service['spec']['ports'][0]['port']}"
+
+
+def load_images(plane: LocalControlPlane, say: Callable[[str], None]) -> None:
+    """Both images into the node's containerd (skipped when already there)."""
+    started = time.monotonic()
+    plane.load_images([OPERATOR_IMAGE, SERVER_IMAGE])
+    say(f"{OPERATOR_IMAGE} and {SERVER_IMAGE} in the node's containerd ({time.monotonic() - started:.0f}s)")
+
+
+def voice_manifest(namespace: str, models: Path) -> dict[str, Any]:
+    """The demo VoiceService for the real node, its model read from ``models`` on the node."""
+    return {
+        "apiVersion": "voice.gpt-sovits.io/v1alpha1",
+        "kind": "VoiceService",
+        "metadata": {"name": VOICE_NAME, "namespace": namespace},
+        "spec": node_voice_spec({"hostPath": {"path": str(models)}}),
+    }
