@@ -4,6 +4,9 @@ The cache folder is keyed by a hash of the builder module (go.mod, go.sum, tools
 version and every component's version and link flags, so a warm machine rebuilds nothing and a
 changed pin gets a fresh folder. GOMODCACHE and GOCACHE are kept under the cache root too, so
 even a new key recompiles only what changed.
+
+The opt-in metrics pipeline (Prometheus, prometheus-adapter) has a folder and key of its own,
+``metrics-pipeline-<key>``, built only when a cluster asks for it.
 """
 
 from __future__ import annotations
@@ -273,6 +276,8 @@ def ensure_built(settings: ClusterSettings, progress: Progress | None = None) ->
 
     Components are built one after another on purpose: each Go build already uses
     ``settings.build_jobs`` cores, and the k8s binaries reuse each other's compiled packages.
+    With ``settings.metrics_pipeline`` the pipeline's binaries are built too (see
+    :func:`ensure_pipeline_built`); the returned toolset is the control plane's either way.
     """
     say = progress or log.info
     toolset = toolset_for(settings)
