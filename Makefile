@@ -16,7 +16,7 @@ NODE ?= $(shell [ "$$(id -u)" = 0 ] && [ "$$(uname -s)" = Linux ] && echo 1 || e
 
 .PHONY: help venv system-deps node-deps demo images test lint fmt typecheck unit \
         test-common test-model test-text test-server test-operator test-cluster test-chart test-e2e-node \
-        node-images
+        node-images test-e2e-metrics
 
 help: ## List the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -148,6 +148,11 @@ test-cluster: venv ## The local Kubernetes control plane itself.
 # rolling update under load.
 test-e2e-node: venv node-deps node-images ## The images running as pods on the local cluster's real node.
 	GSV_E2E_REAL_NODE=1 $(PYTEST) e2e/node $(PYTEST_ARGS)
+
+# The metrics pipeline of the autoscaling loop (Prometheus and prometheus-adapter built from Go
+# modules, about 13 minutes cold). Not yet part of `make test`.
+test-e2e-metrics: venv ## Prometheus scraping pods, prometheus-adapter on the chart's rules, an HPA on it.
+	GSV_E2E_METRICS_PIPELINE=1 $(PYTEST) e2e/autoscaling $(PYTEST_ARGS)
 
 test-chart: venv system-deps ## Helm chart, images and compose files.
 	$(PYTEST) charts/gpt-sovits/tests docker/tests $(PYTEST_ARGS)
