@@ -11,6 +11,10 @@ features are computed once per (file, modification time, transcript, language) a
 The loaded models are never modified after load: one ``Synthesizer`` may be called from several
 threads, and several (one per voice model) can live side by side.
 
+Streaming: a job may carry a :class:`~gpt_sovits.t2s.decode.TokenSink` that hears its ids while it
+decodes; :meth:`Synthesizer.chunker` cuts them into chunks and :meth:`Synthesizer.vocode_chunk`
+turns each chunk into the sentence's next audio (:mod:`gpt_sovits.sovits.chunked`).
+
 Token budget: a trained GPT stops on its own EOS; random demo weights rarely emit it, so every
 sentence also has a cap on generated ids: ``SynthesisParams.max_tokens_per_sentence`` when set,
 else ``50 + 8 × target phones`` (about 0.3 s of audio per phone, far above natural speech) and
@@ -33,10 +37,12 @@ from gpt_sovits.bert import BertFeatureExtractor, text_features
 from gpt_sovits.device import Placement, resolve
 from gpt_sovits.errors import AudioError, CheckpointError, GptSovitsError, TextError
 from gpt_sovits.sovits import SovitsSynthesizer, load_sovits
+from gpt_sovits.sovits.chunked import ChunkedDecoder
 from gpt_sovits.ssl import SSL_SAMPLE_RATE, SslFeatureExtractor, prompt_wave
 from gpt_sovits.sv import SpeakerVerifier
 from gpt_sovits.t2s import DecodeRequest, SamplingParams, Text2SemanticDecoder, decode_batch, load_t2s
-from gpt_sovits.t2s.decode import MAX_DECODE_STEPS
+from gpt_sovits.t2s.chunking import ChunkRule, TokenChunker, silence_like
+from gpt_sovits.t2s.decode import MAX_DECODE_STEPS, TokenSink
 from gpt_sovits.text.frontend import TextFrontend, default_frontend
 from gpt_sovits.text.settings import TextSettings
 from gpt_sovits.text.split import SPLIT_MARKS, prepare_text
@@ -120,11 +126,15 @@ class SynthesisParams:
 
 @dataclass(frozen=True)
 class SentenceJob:
-    """One sentence to synthesise with its speaker and settings (``params.seed`` is its own seed)."""
+    """One sentence to synthesise with its speaker and settings (``params.seed`` is its own seed).
+
+    ``sink``, when set, hears the sentence's semantic ids while they decode (a stream).
+    """
 
     text: str
     reference: VoiceReference
     params: SynthesisParams = field(default_factory=SynthesisParams)
+    sink: TokenSink | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -231,6 +241,8 @@ class Synthesizer:
         self.reference_cache_hits = 0
         #: How many speaker-verification forward passes ran (one per computed Pro reference).
         self.sv_computations = 0
+        #: Per semantic id: silence-like or not (where the "silence" chunk rule may cut).
+        self.silence_like = silence_like(t2s)
 
     @classmethod
     def load(
@@ -378,6 +390,7 @@ class Synthesizer:
             sampling=job.params.sampling,
             max_new_tokens=job.params.token_budget(target_phones.numel()),
             seed=job.params.seed,
+            sink=job.sink,
         )
         return PreparedSentence(job, reference, target_phones, request)
 
@@ -402,6 +415,36 @@ class Synthesizer:
         )
         guarded = peak_guard(wave[0, 0].float())
         out: np.ndarray = guarded.cpu().numpy().astype(np.float32, copy=False)
+        return out
+
+    def chunker(self, rule: ChunkRule) -> TokenChunker:
+        """A cutter of one streamed sentence's ids into chunks by ``rule``."""
+        return TokenChunker(rule, self.silence_like)
+
+    def chunked_decoder(self, prepared: PreparedSentence, overlap_tokens: int) -> ChunkedDecoder:
+        """The SoVITS state of one streamed sentence (``overlap_tokens`` ids cross-faded per seam)."""
+        params = prepared.job.params
+        generator = None
+        if params.seed is not None:
+            generator = torch.Generator(device=self.device).manual_seed(params.seed)
+        with torch.inference_mode():
+            return ChunkedDecoder(
+                self.sovits,
+                prepared.target_phones.to(self.device).unsqueeze(0),
+                prepared.reference.speaker,
+                overlap=overlap_tokens,
+                noise_scale=params.noise_scale,
+                speed=params.speed,
+                generator=generator,
+            )
+
+    @torch.inference_mode()
+    def vocode_chunk(self, decoder: ChunkedDecoder, tokens: torch.Tensor, final: bool) -> np.ndarray:
+        """A streamed sentence's new audio (float32) now that its ids so far are ``tokens``.
+
+        ``final``: the sentence's decode is over, so the rest of its audio comes out.
+        """
+        out: np.ndarray = decoder.decode(tokens, final).cpu().numpy().astype(np.float32, copy=False)
         return out
 
     @torch.inference_mode()

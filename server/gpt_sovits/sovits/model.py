@@ -171,6 +171,25 @@ class SovitsSynthesizer(nn.Module):
         return self.ssl_proj.weight.dtype
 
     @torch.inference_mode()
+    def prior(
+        self, codes: torch.Tensor, text: torch.Tensor, ge_mrte: torch.Tensor | None, speed: float = 1.0
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The text encoder's prior for ``codes`` [n_q, B, Tc] and phones ``text`` [B, Tx].
+
+        Returns ``(quantized, x, m_p, logs_p, y_mask)``: the codes' embeddings [B, 768, Tc] and the
+        encoder's output, mean, log-scale and mask at 50 Hz (``2 · Tc`` frames at speed 1).
+        ``ge_mrte`` is :meth:`mrte_speaker` of the speaker vector.
+        """
+        dtype = self._dtype
+        quantized = self.quantizer.decode(codes).to(dtype)
+        features = F.interpolate(quantized, size=quantized.shape[-1] * _CODE_UPSAMPLE, mode="nearest")
+        batch = features.shape[0]
+        y_mask = torch.ones(batch, 1, features.shape[-1], dtype=dtype, device=features.device)
+        text_mask = torch.ones(batch, 1, text.shape[-1], dtype=dtype, device=features.device)
+        x, m_p, logs_p, y_mask = self.enc_p(features, y_mask, text, text_mask, ge_mrte, speed)
+        return quantized, x, m_p, logs_p, y_mask
+
+    @torch.inference_mode()
     def decode_trace(
         self,
         codes: torch.Tensor,
@@ -186,13 +205,7 @@ class SovitsSynthesizer(nn.Module):
         if ge is None:
             ge = self.speaker_embedding(refer, sv)
         ge_mrte = self.mrte_speaker(ge)
-        dtype = self._dtype
-        quantized = self.quantizer.decode(codes).to(dtype)
-        features = F.interpolate(quantized, size=quantized.shape[-1] * _CODE_UPSAMPLE, mode="nearest")
-        batch = features.shape[0]
-        y_mask = torch.ones(batch, 1, features.shape[-1], dtype=dtype, device=features.device)
-        text_mask = torch.ones(batch, 1, text.shape[-1], dtype=dtype, device=features.device)
-        x, m_p, logs_p, y_mask = self.enc_p(features, y_mask, text, text_mask, ge_mrte, speed)
+        quantized, x, m_p, logs_p, y_mask = self.prior(codes, text, ge_mrte, speed)
         z_p = m_p
         if noise_scale != 0:
             # One draw shaped like m_p: the same stream the reference implementation consumes.

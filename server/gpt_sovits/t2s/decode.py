@@ -11,12 +11,17 @@ Stopping follows the official rules: EOS cannot be produced during the first
 logits is EOS, and then the last sampled id is dropped. To reproduce the official
 ``early_stop_num = N`` use ``max_new_tokens = N + 1`` (the official loop stops once more than N
 ids were generated; its single-request path keeps them all, its batched path drops the last).
+
+A request may carry a :class:`TokenSink` (a stream that turns ids into audio while the row still
+decodes): it hears each id the row keeps, at the step that sampled it. Rows without one cost
+nothing extra, and hearing never changes what a row samples.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import torch
 from torch import Tensor
@@ -47,12 +52,24 @@ class SamplingParams:
         return cls(top_k=1, top_p=1.0, temperature=1.0, repetition_penalty=repetition_penalty)
 
 
+class TokenSink(Protocol):
+    """Hears a decoding row's ids as they are sampled, on the decoding thread (must not block or raise)."""
+
+    def push(self, token: int) -> None:
+        """The row's next kept id (the id dropped at EOS is never pushed)."""
+
+    def restart(self) -> bool:
+        """The row is decoded again from its first id; False when the ids heard can no longer be
+        taken back (the row must then fail instead)."""
+
+
 @dataclass(frozen=True)
 class DecodeRequest:
     """One utterance to decode.
 
     ``phones`` [Tx] int64 (prompt phones ++ target phones), ``bert`` [1024, Tx] features,
-    ``prompt`` [Tp] int64 semantic ids of the reference (may be empty: reference-free mode).
+    ``prompt`` [Tp] int64 semantic ids of the reference (may be empty: reference-free mode);
+    ``sink`` hears the ids as they are sampled (None: only the result has them).
     """
 
     phones: Tensor
@@ -61,6 +78,7 @@ class DecodeRequest:
     sampling: SamplingParams = field(default_factory=SamplingParams)
     max_new_tokens: int = MAX_DECODE_STEPS
     seed: int | None = None
+    sink: TokenSink | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         """Check shapes early, with a message naming the mismatch."""
@@ -184,6 +202,8 @@ def decode_batch(
     prefilled = time.perf_counter()
 
     rows = _Rows(requests, cfg.vocab_size, cache.capacity, pad, dev, model.dtype)
+    sinks = [r.sink for r in requests]
+    listened = any(sink is not None for sink in sinks)
     padded = bool((pad > 0).any())
     tokens = torch.zeros(n, steps_max, dtype=torch.long, device=dev)
     step_logits: list[list[Tensor]] = [[] for _ in range(n)]
@@ -206,6 +226,8 @@ def decode_batch(
         tokens[rows.index, step] = ids
         rows.seen.scatter_(1, ids.unsqueeze(1), True)
         hit_eos = (ids == eos) | (top == eos)
+        if listened:
+            _tell_sinks(sinks, rows.index, ids, hit_eos)
         finished = hit_eos | (rows.max_new <= step + 1)
         if bool(finished.any()):
             dead = finished.nonzero().flatten().tolist()
@@ -332,6 +354,14 @@ def _packed_prefixes(
         text_at, audio_at = text_at + tx, audio_at + ty
     packed = torch.cat(parts).index_select(0, torch.tensor(order, device=dev))
     return packed, segments
+
+
+def _tell_sinks(sinks: list[TokenSink | None], index: Tensor, ids: Tensor, hit_eos: Tensor) -> None:
+    """Push each live row's id to its request's sink, unless the row just hit EOS."""
+    for original, token, eos in zip(index.tolist(), ids.tolist(), hit_eos.tolist(), strict=True):
+        sink = sinks[original]
+        if sink is not None and not eos:
+            sink.push(token)
 
 
 def _check_ids(requests: list[DecodeRequest], phone_rows: int, eos: int) -> None:

@@ -7,7 +7,8 @@ every row, retires the rows that ended (their slot is free at once) and runs one
 the others. Each row keeps its own sampling settings, repetition history, RNG, EOS rule and token
 budget, and the sampler sees a row exactly as ``decode_batch`` does (the same logits width, so the
 same RNG draws): a seeded row's ids are the same whether it decoded alone, in a static batch, or
-joined this one at any step.
+joined this one at any step. A row's :class:`~gpt_sovits.t2s.decode.TokenSink`, if its request has
+one, hears each id the row keeps at the step that sampled it.
 
 Not thread-safe: one owner (a scheduler's worker thread) calls every method.
 """
@@ -24,6 +25,7 @@ from gpt_sovits.t2s.decode import (
     EOS_BLOCKED_STEPS,
     DecodeRequest,
     DecodeResult,
+    TokenSink,
     _check_ids,
     _packed_prefixes,
 )
@@ -85,6 +87,7 @@ class DecodeSlots:
         self.cache = SlotKVCache(cfg.n_layer, cfg.head, cfg.head_dim, dtype=model.dtype, device=dev)
         self._keys: list[int] = []
         self._generators: list[torch.Generator | None] = []
+        self._sinks: list[TokenSink | None] = []
         self._generated: list[list[int]] = []
         self._steps: list[int] = []
         long = torch.long
@@ -153,6 +156,7 @@ class DecodeSlots:
         self._generators += [
             None if r.seed is None else torch.Generator(device=dev).manual_seed(r.seed) for r in requests
         ]
+        self._sinks += [r.sink for r in requests]
         self._generated += [[] for _ in requests]
         self._steps += [0] * len(requests)
         self._needs += needs
@@ -196,6 +200,9 @@ class DecodeSlots:
             self._generated[row].append(sampled[row])
             self._steps[row] += 1
             steps = self._steps[row]
+            sink = self._sinks[row]
+            if sink is not None and not hit_eos[row]:
+                sink.push(sampled[row])
             if hit_eos[row] or steps >= max_new[row]:
                 kept = steps - 1 if hit_eos[row] else steps
                 tokens = torch.tensor(self._generated[row][:kept], dtype=torch.long)
@@ -252,6 +259,7 @@ class DecodeSlots:
         kept = order.tolist()
         self._keys = [self._keys[i] for i in kept]
         self._generators = [self._generators[i] for i in kept]
+        self._sinks = [self._sinks[i] for i in kept]
         self._generated = [self._generated[i] for i in kept]
         self._steps = [self._steps[i] for i in kept]
         self._needs = [self._needs[i] for i in kept]

@@ -79,6 +79,8 @@ class ResidualCouplingFlow(nn.Module):
         n_flows: int = 4,
     ) -> None:
         super().__init__()
+        #: Frames on each side an output frame depends on (every coupling's WaveNet widens it).
+        self.receptive_radius = n_flows * n_layers * ((kernel_size - 1) // 2)
         layers: list[nn.Module] = []
         for _ in range(n_flows):
             layers.append(CouplingLayer(channels, hidden, kernel_size, n_layers, gin_channels))

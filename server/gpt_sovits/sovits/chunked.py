@@ -1,0 +1,164 @@
+"""SoVITS decoding of a sentence whose semantic ids arrive in chunks (token-chunk streaming).
+
+Each chunk runs the text encoder over all ids so far (its attention needs them all, and it is the
+cheap part), then the flow and the generator over a window only: the new frames, ``overlap`` ids'
+worth of frames before them as the generator's left context, and the flow's receptive radius
+before that. The audio of a chunk's last ``overlap`` ids is held back, since it lacks right
+context: the next chunk decodes those frames again, and the two versions are cross-faded
+(raised cosine, equal gain) before they are sent. Every chunk's frames lie on one grid, so a seam
+needs no alignment search.
+
+Prior noise is indexed by frame (:class:`FrameNoise`): a frame gets the same noise whichever chunk
+decodes it, so where the chunks are cut changes only what the encoder saw, not the random draw. A
+whole-sentence decode (:meth:`~gpt_sovits.sovits.model.SovitsSynthesizer.decode`) draws its noise
+in the shape of the whole prior, as upstream does; a streamed sentence is therefore a different
+sample for the same seed, reproducible on its own.
+
+With speed ≠ 1 the prior is resampled by the fixed factor ``1 / speed`` (a whole decode resamples
+to ``int(T / speed) + 1`` frames, a grid that depends on the sentence's length), so that the frames
+of every chunk again share one grid. The generator ends in tanh, so chunks need no peak guard.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from gpt_sovits.sovits.model import SovitsSynthesizer
+
+# Frames of noise drawn at a time: every draw has the same shape, so frame j's values are the
+# same however many frames were asked for.
+_NOISE_BLOCK_FRAMES = 64
+# Latent frames per semantic id (ids at 25 Hz, the latent at 50 Hz).
+_FRAMES_PER_ID = 2
+
+
+class FrameNoise:
+    """Standard normal prior noise, ``[1, channels, frames]``, whose frame j never depends on how
+    many frames were drawn before or are asked for now."""
+
+    def __init__(
+        self, channels: int, generator: torch.Generator | None, device: torch.device, dtype: torch.dtype
+    ) -> None:
+        self.channels = channels
+        self._generator = generator
+        self._device = device
+        self._dtype = dtype
+        self._blocks: list[Tensor] = []
+
+    def frames(self, start: int, stop: int) -> Tensor:
+        """Noise of frames ``[start, stop)``: ``[1, channels, stop - start]``."""
+        while len(self._blocks) * _NOISE_BLOCK_FRAMES < stop:
+            self._blocks.append(
+                torch.randn(
+                    _NOISE_BLOCK_FRAMES,
+                    self.channels,
+                    generator=self._generator,
+                    device=self._device,
+                    dtype=self._dtype,
+                )
+            )
+        rows = torch.cat(self._blocks)[start:stop]
+        return rows.transpose(0, 1).unsqueeze(0)
+
+
+def _crossfade(held: Tensor, head: Tensor) -> Tensor:
+    """``held`` fading out into ``head`` (same length), the gains summing to one."""
+    n = held.shape[0]
+    steps = (torch.arange(n, device=head.device, dtype=head.dtype) + 0.5) / n
+    fade_in = 0.5 - 0.5 * torch.cos(math.pi * steps)
+    return held + (head - held) * fade_in
+
+
+class ChunkedDecoder:
+    """One sentence's SoVITS decode, chunk by chunk as its ids arrive (see the module docstring).
+
+    ``text`` holds the sentence's phone ids [1, Tx], ``ge`` its speaker vector [1, gin, 1] (None:
+    reference-free). Not thread-safe: one thread calls :meth:`decode` at a time.
+    """
+
+    def __init__(
+        self,
+        model: SovitsSynthesizer,
+        text: Tensor,
+        ge: Tensor | None,
+        *,
+        overlap: int,
+        noise_scale: float,
+        speed: float,
+        generator: torch.Generator | None,
+    ) -> None:
+        if overlap < 0:
+            raise ValueError(f"overlap must be >= 0, got {overlap}")
+        if speed <= 0:
+            raise ValueError(f"speed must be positive, got {speed}")
+        self.model = model
+        self.overlap = overlap
+        self.noise_scale = noise_scale
+        self.speed = speed
+        self._text = text
+        self._ge = ge
+        self._ge_mrte = model.mrte_speaker(ge)
+        self._hop = model.config.samples_per_frame
+        dtype = model.ssl_proj.weight.dtype
+        self._noise = FrameNoise(model.config.inter_channels, generator, text.device, dtype)
+        self._sent = 0  # frames whose audio has been returned
+        self._held: Tensor | None = None  # audio of the frames after them, not yet returned
+        self.finished = False
+
+    def frames(self, ids: int) -> int:
+        """Latent frames of ``ids`` semantic ids at this decoder's speed."""
+        if self.speed == 1:
+            return _FRAMES_PER_ID * ids
+        # The size torch's interpolation gives for this scale factor (same double arithmetic).
+        return math.floor(_FRAMES_PER_ID * ids * (1 / self.speed))
+
+    @torch.inference_mode()
+    def decode(self, codes: Tensor, final: bool) -> Tensor:
+        """The audio that is new since the last call, float32 [samples] on the model's device.
+
+        ``codes`` [Tc] are all of the sentence's ids so far (each call extends the last one's);
+        ``final``: they are all there will be, so nothing is held back and the decoder is done.
+        """
+        if self.finished:
+            raise ValueError("this sentence's decode has finished already")
+        self.finished = final
+        total = self.frames(codes.numel())
+        end = total if final else total - min(self.frames(self.overlap), total)
+        if end <= self._sent:
+            # Too few new ids to send anything yet (at the end: nothing was held back).
+            return torch.zeros(0, device=self._text.device)
+        wave = self._window(codes, total)
+        held, self._held = self._held, None
+        if held is not None:
+            wave[: held.shape[0]] = _crossfade(held, wave[: held.shape[0]])
+        split = (end - self._sent) * self._hop
+        if not final:
+            self._held = wave[split:]
+        self._sent = end
+        return wave[:split]
+
+    def _window(self, codes: Tensor, total: int) -> Tensor:
+        """Audio of frames ``[sent, total)``: the prior of all ids, the flow and generator on a window."""
+        model = self.model
+        start = max(0, self._sent - self.frames(self.overlap))  # the generator's left context
+        flow_start = max(0, start - model.flow.receptive_radius)
+        ids = codes.to(self._text.device).view(1, 1, -1)
+        _, _, m_p, logs_p, _ = model.prior(ids, self._text, self._ge_mrte)
+        if self.speed != 1:
+            stats = torch.cat([m_p, logs_p], dim=1)
+            stats = F.interpolate(
+                stats, scale_factor=1 / self.speed, mode="linear", recompute_scale_factor=False
+            )
+            m_p, logs_p = stats.chunk(2, dim=1)
+        m_p, logs_p = m_p[..., flow_start:total], logs_p[..., flow_start:total]
+        z_p = m_p
+        if self.noise_scale != 0:
+            z_p = m_p + self._noise.frames(flow_start, total) * torch.exp(logs_p) * self.noise_scale
+        mask = torch.ones_like(z_p[:, :1])
+        z = model.flow.reverse(z_p, mask, self._ge)
+        wave: Tensor = model.dec(z[..., start - flow_start :], self._ge)[0, 0].float()
+        return wave[(self._sent - start) * self._hop :]
