@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -448,17 +449,20 @@ class Synthesizer:
         return out
 
     @torch.inference_mode()
-    def semantic_batch(self, jobs: list[SentenceJob]) -> list[SemanticSentence | GptSovitsError]:
+    def semantic_batch(
+        self, jobs: Sequence[SentenceJob | PreparedSentence]
+    ) -> list[SemanticSentence | GptSovitsError]:
         """The GPT stage for several sentences at once: one batched decode.
 
-        Results come in job order: the sentence's semantic ids, or the :class:`GptSovitsError` its
-        frontend or reference hit (other jobs are unaffected).
+        Jobs not yet :meth:`prepare`-d are prepared first. Results come in job order: the
+        sentence's semantic ids, or the :class:`GptSovitsError` its frontend or reference hit
+        (other jobs are unaffected).
         """
         results: list[SemanticSentence | GptSovitsError | None] = [None] * len(jobs)
         prepared: list[tuple[int, PreparedSentence]] = []
         for index, job in enumerate(jobs):
             try:
-                prepared.append((index, self.prepare(job)))
+                prepared.append((index, job if isinstance(job, PreparedSentence) else self.prepare(job)))
             except GptSovitsError as exc:
                 results[index] = exc
         if prepared:

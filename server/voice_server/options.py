@@ -10,6 +10,12 @@ from pydantic import BaseModel, ConfigDict
 from gpt_sovits import defaults
 
 SplitMethod = Literal["cut0", "cut1", "cut2", "cut3", "cut4", "cut5"]
+#: How a stream is cut: a chunk per sentence (api_v2 streaming_mode 1), or chunks of semantic ids
+#: while the sentence decodes, cut at silence-like ids (mode 2) or every ``chunk_tokens`` (mode 3).
+StreamChunks = Literal["sentence", "silence", "fixed"]
+#: api_v2's defaults for token chunks: ``min_chunk_length`` and ``overlap_length``.
+CHUNK_TOKENS = 16
+OVERLAP_TOKENS = 2
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,14 @@ class SynthesisOptions(BaseModel):
     text_split_method: SplitMethod = defaults.TEXT_SPLIT_METHOD
     fragment_interval_s: float = defaults.FRAGMENT_INTERVAL_S
     stream: bool = False
+    stream_chunks: StreamChunks = "fixed"
+    chunk_tokens: int = CHUNK_TOKENS
+    overlap_tokens: int = OVERLAP_TOKENS
+
+    @property
+    def token_chunks(self) -> bool:
+        """True when the audio is streamed in token chunks (not whole sentences)."""
+        return self.stream and self.stream_chunks != "sentence"
 
     @property
     def deterministic(self) -> bool:

@@ -6,6 +6,11 @@ speaker's files, the first sentence) fails before a response starts, so a client
 error with a status. A stream that fails after its first chunk raises :class:`StreamAbortedError`
 from its chunk iterator: the HTTP layer then aborts the connection, so a truncated stream can
 never pass for a complete one.
+
+A stream sends each sentence whole, or (``stream_chunks`` fixed or silence) in token chunks while
+the sentence still decodes; either way a sentence's last piece is followed by the fragment
+silence. Token-chunk audio is not the whole-sentence decode (see :mod:`gpt_sovits.sovits.chunked`),
+so it is cached under its own key, which names the chunking.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gpt_sovits.pipeline import SentenceJob, SynthesisParams, VoiceReference
+from gpt_sovits.t2s.chunking import ChunkRule
 from voice_server.audio_format import FORMATS, encode, output_rate, wav_header
 from voice_server.cache import AudioCache, cache_key
+from voice_server.engine.chunks import TokenChunking
 from voice_server.engine.model import VoiceModel
 from voice_server.engine.registry import ModelNotLoadedError, ModelRegistry
 from voice_server.engine.results import SentenceAudio
@@ -42,6 +49,8 @@ log = logging.getLogger(__name__)
 
 #: Formats that can be sent before the total length is known.
 STREAMABLE_FORMATS = ("wav", "pcm")
+#: Options that say how audio travels, not what it is (the chunking is keyed apart, when it matters).
+_STREAM_FIELDS = {"stream", "stream_chunks", "chunk_tokens", "overlap_tokens"}
 
 
 class StreamAbortedError(Exception):
@@ -109,6 +118,7 @@ class _Plan:
     out_rate: int
     key: str | None
     report: SynthesisReport
+    chunking: TokenChunking | None = None
 
 
 class SynthesisService:
@@ -165,7 +175,9 @@ class SynthesisService:
             raise _api_error(model.failure)
         return model
 
-    def _cache_key(self, options: SynthesisOptions, speaker: Speaker, model: VoiceModel) -> str | None:
+    def _cache_key(
+        self, options: SynthesisOptions, speaker: Speaker, model: VoiceModel, chunking: TokenChunking | None
+    ) -> str | None:
         # Only a fixed seed makes audio repeatable (SoVITS adds noise even to greedy tokens).
         if options.seed is None or self.cache.max_entries == 0:
             return None
@@ -178,7 +190,11 @@ class SynthesisService:
             generation=model.generation,
             speaker=speaker.model_dump(mode="json"),
             reference=(stat.st_mtime_ns, stat.st_size),
-            options=options.model_dump(mode="json", exclude={"stream"}),
+            options=options.model_dump(mode="json", exclude=_STREAM_FIELDS),
+            # Whole sentences (answers and sentence streams) share audio; token chunks differ.
+            chunks=None
+            if chunking is None
+            else [chunking.rule.kind, chunking.rule.min_tokens, chunking.overlap_tokens],
             max_tokens=self.max_tokens_per_sentence,
         )
 
@@ -201,11 +217,15 @@ class SynthesisService:
             raise UnsupportedError(str(err)) from None
         except Exception as err:
             raise _api_error(err) from None
+        try:
+            chunking = _token_chunking(options)
+        except ValueError as err:
+            raise UnsupportedError(str(err)) from None
         gap = np.zeros(round(model.sample_rate * options.fragment_interval_s), dtype=np.float32)
         out_rate = output_rate(options.format, model.sample_rate, options.sample_rate)
-        key = self._cache_key(options, speaker, model) if cacheable else None
+        key = self._cache_key(options, speaker, model, chunking) if cacheable else None
         report = SynthesisReport(speaker=speaker.id, model=speaker.model, text_chars=len(options.text))
-        return _Plan(options, model, jobs, gap, out_rate, key, report)
+        return _Plan(options, model, jobs, gap, out_rate, key, report, chunking)
 
     def _check_room(self, model: VoiceModel) -> None:
         """429 when ``max_queue`` requests are in progress already."""
@@ -238,10 +258,10 @@ class SynthesisService:
             release()
 
     def _account(self, plan: _Plan, pieces: list[SentenceAudio]) -> None:
-        samples = sum(p.wave.shape[0] + plan.fragment.shape[0] for p in pieces)
+        samples = sum(p.wave.shape[0] + (plan.fragment.shape[0] if p.final else 0) for p in pieces)
         audio_s = samples / plan.model.sample_rate
         report = plan.report
-        report.sentences += len(pieces)
+        report.sentences += sum(p.final for p in pieces)
         report.audio_s += audio_s
         report.batch_size = max([report.batch_size, *(p.batch_size for p in pieces)])
         self.metrics.audio_seconds.inc(audio_s)
@@ -266,10 +286,7 @@ class SynthesisService:
             self.cache.put(plan.key, body)
 
     def _join(self, plan: _Plan, pieces: list[SentenceAudio]) -> np.ndarray:
-        parts: list[np.ndarray] = []
-        for piece in pieces:
-            parts.extend((piece.wave, plan.fragment))
-        return np.concatenate(parts).astype(np.float32, copy=False)
+        return np.concatenate([_with_gap(plan, piece) for piece in pieces]).astype(np.float32, copy=False)
 
     # --- whole responses ----------------------------------------------------------------------
 
@@ -305,11 +322,12 @@ class SynthesisService:
     async def stream(
         self, options: SynthesisOptions, speaker: Speaker, *, cacheable: bool = True
     ) -> AudioStream:
-        """Audio sentence by sentence; a WAV stream starts with a header of unknown length.
+        """Audio sentence by sentence, or in token chunks; a WAV stream starts with a header of
+        unknown length.
 
         The request is admitted (it counts against ``max_queue`` and holds its model) from this
-        call until ``release``; the first sentence is synthesised before this returns, so its
-        failure is still an error answer rather than a broken stream.
+        call until ``release``; the first piece (sentence or chunk) is synthesised before this
+        returns, so its failure is still an error answer rather than a broken stream.
         """
         plan = self._plan(options, speaker, cacheable)
         media_type = FORMATS[options.format].media_type
@@ -326,7 +344,7 @@ class SynthesisService:
             release_slot()
 
         started = time.monotonic()
-        pieces = plan.model.stream(plan.jobs, started + self.request_timeout_s)
+        pieces = plan.model.stream(plan.jobs, started + self.request_timeout_s, plan.chunking)
         try:
             first = await anext(pieces)
         except BaseException as err:
@@ -353,8 +371,7 @@ class SynthesisService:
         piece: SentenceAudio | None = first
         try:
             while piece is not None:
-                chunk = np.concatenate([piece.wave, plan.fragment])
-                pcm = await asyncio.to_thread(encode, chunk, rate, "pcm", plan.out_rate)
+                pcm = await asyncio.to_thread(encode, _with_gap(plan, piece), rate, "pcm", plan.out_rate)
                 self._account(plan, [piece])
                 sent.append(piece)
                 yield header + pcm
@@ -378,6 +395,19 @@ class SynthesisService:
         if plan.key is not None:
             wave = self._join(plan, sent)
             self._store(plan, await asyncio.to_thread(encode, wave, rate, options.format, plan.out_rate))
+
+
+def _token_chunking(options: SynthesisOptions) -> TokenChunking | None:
+    """How a token-chunk stream is cut; None when its audio comes a whole sentence at a time."""
+    kind = options.stream_chunks
+    if not options.stream or kind == "sentence":
+        return None
+    return TokenChunking(ChunkRule(kind, options.chunk_tokens), options.overlap_tokens)
+
+
+def _with_gap(plan: _Plan, piece: SentenceAudio) -> np.ndarray:
+    """A piece's samples, followed by the fragment silence when it ends its sentence."""
+    return np.concatenate([piece.wave, plan.fragment]) if piece.final else piece.wave
 
 
 def _api_error(err: BaseException, speaker: Speaker | None = None) -> ApiError:

@@ -124,6 +124,32 @@ def test_compat_raw_streaming_and_seed(speakers: SpeakerRegistry) -> None:
     assert (options.format, options.stream, options.seed) == ("pcm", True, 3)
 
 
+def test_compat_streaming_modes_keep_their_upstream_meanings(speakers: SpeakerRegistry) -> None:
+    def chunking(**fields: object) -> tuple[bool, str, int, int]:
+        request = CompatTtsRequest(text="hi", text_lang="en", ref_audio_path="narrator", **fields)
+        options, _ = from_compat(request, speakers, None)
+        return (options.stream, options.stream_chunks, options.chunk_tokens, options.overlap_tokens)
+
+    assert chunking()[0] is False
+    assert chunking(streaming_mode=1) == (True, "sentence", 16, 2)
+    assert chunking(streaming_mode="true") == (True, "sentence", 16, 2)
+    assert chunking(streaming_mode=2) == (True, "silence", 16, 2)
+    assert chunking(streaming_mode=3, min_chunk_length=24, overlap_length=4) == (True, "fixed", 24, 4)
+
+
+def test_native_and_openai_streams_default_to_token_chunks(speakers: SpeakerRegistry) -> None:
+    v1, _ = from_v1(TtsRequest(text="Hi.", speaker_id="narrator", stream=True), speakers)
+    speech = OpenAISpeechRequest(model="m", input="Hi.", voice="narrator", response_format="pcm")
+    openai = speech.to_options("narrator", LIMITS, stream=True)
+    for options in (v1, openai):
+        assert (options.token_chunks, options.stream_chunks, options.chunk_tokens) == (True, "fixed", 16)
+    sentences, _ = from_v1(
+        TtsRequest(text="Hi.", speaker_id="narrator", stream=True, stream_chunks="sentence"), speakers
+    )
+    assert sentences.stream
+    assert not sentences.token_chunks
+
+
 def test_compat_reference_inside_the_model_folder_only(speakers: SpeakerRegistry, tmp_path: Path) -> None:
     (tmp_path / "refs").mkdir()
     (tmp_path / "refs" / "a.wav").write_bytes(b"RIFF")

@@ -12,9 +12,24 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gpt_sovits import defaults
+from gpt_sovits.t2s.decode import MAX_DECODE_STEPS
 from voice_server.api.validation import check_format, check_language, check_text
 from voice_server.errors import UnsupportedError
-from voice_server.options import Limits, SplitMethod, SynthesisOptions
+from voice_server.options import (
+    CHUNK_TOKENS,
+    OVERLAP_TOKENS,
+    Limits,
+    SplitMethod,
+    StreamChunks,
+    SynthesisOptions,
+)
+
+#: Shortest token chunk: each costs a SoVITS call, so tiny ones would flood that stage.
+MIN_CHUNK_TOKENS = 4
+#: Most ids a seam may cross-fade.
+MAX_OVERLAP_TOKENS = 16
+#: api_v2's streaming_mode values, as chunkings.
+_STREAMING_MODES: dict[int, StreamChunks] = {1: "sentence", 2: "silence", 3: "fixed"}
 
 # Fields that the native routes' bodies and SynthesisOptions share by name.
 _SHARED_FIELDS = frozenset(
@@ -29,6 +44,8 @@ _SHARED_FIELDS = frozenset(
         "seed",
         "text_split_method",
         "stream",
+        "stream_chunks",
+        "chunk_tokens",
     }
 )
 
@@ -51,7 +68,16 @@ class SynthesisFields(BaseModel):
     repetition_penalty: float = Field(defaults.REPETITION_PENALTY, ge=1, le=5)
     seed: int | None = Field(None, ge=0, le=2**63 - 1, description="Fixed seed: reproducible, cacheable.")
     text_split_method: SplitMethod = defaults.TEXT_SPLIT_METHOD
-    stream: bool = Field(False, description="Send audio sentence by sentence (chunked; wav or pcm).")
+    stream: bool = Field(False, description="Send audio while it is synthesised (chunked; wav or pcm).")
+    stream_chunks: StreamChunks = Field(
+        "fixed",
+        description="With stream: fixed: audio every chunk_tokens semantic ids while a sentence decodes; "
+        "silence: the same, cut between silence-like ids after at least chunk_tokens; sentence: each "
+        "sentence whole.",
+    )
+    chunk_tokens: int = Field(
+        CHUNK_TOKENS, ge=MIN_CHUNK_TOKENS, le=MAX_DECODE_STEPS, description="Ids per token chunk (25 per s)."
+    )
 
     _format = field_validator("format")(check_format)
 
@@ -136,9 +162,12 @@ class OpenAISpeechRequest(BaseModel):
 class CompatTtsRequest(BaseModel):
     """``GET|POST /tts`` with the official GPT-SoVITS api_v2 parameters and their defaults.
 
-    Options that only tune the official implementation's internals (batch_size, batch_threshold,
-    split_bucket, parallel_infer, sample_steps, super_sampling, overlap_length, min_chunk_length)
-    are accepted and have no effect here: batching is the server's job.
+    ``streaming_mode`` keeps upstream's meanings: 0 whole, 1 a chunk per sentence, 2 token chunks
+    cut at silence-like ids after ``min_chunk_length``, 3 a token chunk every ``min_chunk_length``
+    ids; ``overlap_length`` ids are cross-faded at each token seam. Options that only tune the
+    official implementation's internals (batch_size, batch_threshold, split_bucket,
+    parallel_infer, sample_steps, super_sampling) are accepted and have no effect here: batching
+    is the server's job.
     """
 
     model_config = ConfigDict(extra="ignore")
@@ -167,8 +196,8 @@ class CompatTtsRequest(BaseModel):
     repetition_penalty: float = Field(defaults.REPETITION_PENALTY, ge=1, le=5)
     sample_steps: int = 32
     super_sampling: bool = False
-    overlap_length: int = 2
-    min_chunk_length: int = 16
+    overlap_length: int = Field(OVERLAP_TOKENS, ge=0, le=MAX_OVERLAP_TOKENS)
+    min_chunk_length: int = Field(CHUNK_TOKENS, ge=MIN_CHUNK_TOKENS, le=MAX_DECODE_STEPS)
 
     @field_validator("streaming_mode", mode="before")
     @classmethod
@@ -198,6 +227,9 @@ class CompatTtsRequest(BaseModel):
             text_split_method=self.text_split_method,
             fragment_interval_s=self.fragment_interval,
             stream=self.streaming_mode > 0,
+            stream_chunks=_STREAMING_MODES.get(self.streaming_mode, "sentence"),
+            chunk_tokens=self.min_chunk_length,
+            overlap_tokens=self.overlap_length,
         )
 
 

@@ -4,7 +4,8 @@ Sentences join the running decode at step boundaries instead of waiting for a wh
 every iteration the loop drops the rows whose caller went away (disconnect, deadline), admits
 waiting rows oldest first into free slots, and runs one step on the worker thread: the new rows'
 packed prefill, then one decode step over every row (:class:`~gpt_sovits.t2s.slots.DecodeSlots`).
-A finished row's slot is free for the next iteration.
+A finished row's slot is free for the next iteration. A row whose request has a token sink (a
+sentence streamed in token chunks) hands its ids to it at every step, on the worker thread.
 
 Bounds: at most ``max_rows`` rows decode together; the KV cache of the admitted rows stays within
 ``cache_budget_bytes`` (a row that does not fit waits at the front of the queue, so nothing
@@ -236,7 +237,8 @@ class ContinuousGpt(Batcher[PreparedSentence, Semantic]):
         return [*failed, *((done.key, done.result) for done in finished)]
 
     def _collapsed(self, row: _Row, result: DecodeResult) -> bool:
-        """Apply the generation guard to a finished row: retry it once, then fail it."""
+        """Apply the generation guard to a finished row: retry it once, then fail it (at once when
+        the row streams and a chunk of it has been cut)."""
         prepared = row.job.item
         params = prepared.job.params
         budget_reached = (
@@ -247,9 +249,13 @@ class ContinuousGpt(Batcher[PreparedSentence, Semantic]):
         )
         if reason is None:
             return False
-        self._on_collapse(reason, not row.retried)
-        if row.retried:
-            row.job.fail(GenerationError(f"the decode of {prepared.job.text!r} collapsed ({reason}) twice"))
+        # A streamed row is retried only while none of its ids has left as audio.
+        sink = prepared.request.sink
+        streamed = not row.retried and sink is not None and not sink.restart()
+        self._on_collapse(reason, not row.retried and not streamed)
+        if row.retried or streamed:
+            when = "after part of it was streamed" if streamed else "twice"
+            row.job.fail(GenerationError(f"the decode of {prepared.job.text!r} collapsed ({reason}) {when}"))
             return True
         retry = replace(prepared, request=_retry_request(prepared.request))
         row.job.item = retry

@@ -2,7 +2,8 @@
 
 A :class:`VoiceModel` is one GPT/SoVITS weight pair loaded into a :class:`~gpt_sovits.pipeline.
 Synthesizer`, plus a GPT batcher (sentences of concurrent requests decode together) and a SoVITS
-batcher (semantic ids → audio). It is never modified after it is built: loading new weights builds
+batcher (semantic ids → audio: whole sentences, or the chunks of a sentence streamed while it
+decodes, see :mod:`.chunks`). It is never modified after it is built: loading new weights builds
 a new one (see :mod:`.registry`), and a request keeps the object it started with, under a
 :class:`ModelLease`, to its end. So a swap never mixes two voices in one response.
 
@@ -18,7 +19,7 @@ import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -27,6 +28,7 @@ import torch
 from gpt_sovits.errors import GptSovitsError
 from gpt_sovits.pipeline import PreparedSentence, SentenceJob, SynthesisParams, Synthesizer, VoiceReference
 from voice_server.engine.batcher import Batcher, BatcherFailedError
+from voice_server.engine.chunks import ChunkJob, StreamedSentence, TokenChunking, TokenFeed
 from voice_server.engine.continuous import ContinuousGpt
 from voice_server.engine.results import Semantic, SentenceAudio
 from voice_server.metrics import ServerMetrics
@@ -72,6 +74,19 @@ def _remaining(deadline: float) -> float:
     return left
 
 
+@dataclass
+class _Decoding:
+    """A sentence on its way through the GPT stage; one streamed in token chunks also has its feed
+    and, once prepared, its SoVITS state."""
+
+    task: asyncio.Task[Semantic]
+    feed: TokenFeed | None = None
+    streamed: StreamedSentence | None = None
+
+    def cancel(self) -> None:
+        self.task.cancel()
+
+
 class ModelLease:
     """A request's hold on a model: the model is not stopped while a lease is held.
 
@@ -115,7 +130,7 @@ class VoiceModel:
         self._idle.set()
         self._reference_count_lock = threading.Lock()
         stage_queue = batching.max_queue * _SENTENCES_PER_REQUEST_BOUND
-        self.gpt: Batcher[SentenceJob, Semantic] | ContinuousGpt
+        self.gpt: Batcher[SentenceJob | PreparedSentence, Semantic] | ContinuousGpt
         if batching.scheduler == "continuous":
             self.gpt = ContinuousGpt(
                 synthesizer,
@@ -144,7 +159,7 @@ class VoiceModel:
             )
         # SoVITS decodes one sentence at a time; grouping still lets it drain the queue without
         # returning to the event loop between sentences.
-        self.sovits: Batcher[Semantic, SentenceAudio] = Batcher(
+        self.sovits: Batcher[Semantic | ChunkJob, SentenceAudio] = Batcher(
             self._sovits_batch,
             max_batch_size=batching.max_batch_size,
             max_delay_s=0.0,
@@ -253,17 +268,23 @@ class VoiceModel:
         with self._counting_references():
             return self.synthesizer.prepare(job)
 
-    def _gpt_batch(self, jobs: Sequence[SentenceJob]) -> list[Semantic | BaseException]:
+    def _gpt_batch(self, jobs: Sequence[SentenceJob | PreparedSentence]) -> list[Semantic | BaseException]:
         with self._counting_references():
-            results = self.synthesizer.semantic_batch(list(jobs))
+            results = self.synthesizer.semantic_batch(jobs)
         self._record_gpu_memory()
         return [r if isinstance(r, GptSovitsError) else Semantic(r, len(jobs)) for r in results]
 
-    def _sovits_batch(self, items: Sequence[Semantic]) -> list[SentenceAudio | BaseException]:
+    def _sovits_batch(self, items: Sequence[Semantic | ChunkJob]) -> list[SentenceAudio | BaseException]:
         results: list[SentenceAudio | BaseException] = []
+        synth = self.synthesizer
         for item in items:
             try:
-                results.append(SentenceAudio(self.synthesizer.vocode(item.sentence), item.batch_size))
+                if isinstance(item, ChunkJob):
+                    decoder = item.sentence.decoder_for(synth)
+                    wave = synth.vocode_chunk(decoder, item.tokens, item.final)
+                    results.append(SentenceAudio(wave, item.batch_size, final=item.final))
+                else:
+                    results.append(SentenceAudio(synth.vocode(item.sentence), item.batch_size))
             except GptSovitsError as err:
                 results.append(err)
         self._record_gpu_memory()
@@ -279,9 +300,11 @@ class VoiceModel:
         await self.gpt.stop()
         await self.sovits.stop()
 
-    async def semantic(self, job: SentenceJob, deadline: float) -> Semantic:
-        """One sentence through the GPT stage."""
+    async def semantic(self, job: SentenceJob | PreparedSentence, deadline: float) -> Semantic:
+        """One sentence through the GPT stage (prepared already, or prepared on the way)."""
         if isinstance(self.gpt, ContinuousGpt):
+            if isinstance(job, PreparedSentence):
+                return await self.gpt.submit(job, _remaining(deadline))
             return await self.gpt.decode(job, _remaining(deadline))
         return await self.gpt.submit(job, _remaining(deadline))
 
@@ -303,28 +326,107 @@ class VoiceModel:
         return [task.result() for task in tasks]
 
     async def stream(
-        self, jobs: Sequence[SentenceJob], deadline: float
+        self, jobs: Sequence[SentenceJob], deadline: float, chunking: TokenChunking | None = None
     ) -> AsyncGenerator[SentenceAudio, None]:
-        """Sentences in order, each as soon as it is ready.
+        """Sentences in order, each as soon as it is ready; with ``chunking``, each in token chunks
+        while its GPT row still decodes (the last chunk of a sentence has ``final`` set).
 
         Sentence i+1's GPT decode is queued when sentence i's finishes, so it overlaps sentence
-        i's SoVITS decode; decoding them all in one batch would hold the first audio back until
-        the longest sentence is done.
+        i's (last) SoVITS decode; decoding them all in one batch would hold the first audio back
+        until the longest sentence is done.
         """
         if not jobs:
             return
-        pending: asyncio.Task[Semantic] | None = asyncio.create_task(self.semantic(jobs[0], deadline))
+        current: _Decoding | None = None
+        pending: _Decoding | None = self._begin(jobs[0], deadline, chunking)
         try:
             for index in range(len(jobs)):
-                assert pending is not None
-                semantic = await pending
-                pending = None
-                if index + 1 < len(jobs):
-                    pending = asyncio.create_task(self.semantic(jobs[index + 1], deadline))
-                yield await self.sovits.submit(semantic, _remaining(deadline))
+                current, pending = pending, None
+                assert current is not None
+
+                def decoded(after: int = index) -> None:
+                    nonlocal pending
+                    if after + 1 < len(jobs):
+                        pending = self._begin(jobs[after + 1], deadline, chunking)
+
+                async for piece in self._sentence_audio(current, deadline, decoded):
+                    yield piece
         finally:
-            if pending is not None:
-                pending.cancel()
+            for decoding in (current, pending):
+                if decoding is not None:
+                    decoding.cancel()
+
+    def _begin(self, job: SentenceJob, deadline: float, chunking: TokenChunking | None) -> _Decoding:
+        """Queue one sentence's GPT decode (with a feed of its ids when it streams in chunks)."""
+        if chunking is None:
+            return _Decoding(asyncio.create_task(self.semantic(job, deadline)))
+        feed = TokenFeed(self.synthesizer.chunker(chunking.rule), asyncio.get_running_loop())
+
+        async def prepared_then_decoded() -> Semantic:
+            prepared = await asyncio.to_thread(self._prepare, replace(job, sink=feed))
+            decoding.streamed = StreamedSentence(prepared, chunking.overlap_tokens)
+            return await self.semantic(prepared, deadline)
+
+        decoding = _Decoding(asyncio.create_task(prepared_then_decoded()), feed)
+        return decoding
+
+    async def _sentence_audio(
+        self, decoding: _Decoding, deadline: float, decoded: Callable[[], None]
+    ) -> AsyncGenerator[SentenceAudio, None]:
+        """One sentence's audio: whole once decoded, or every chunk its feed cuts, then the rest.
+
+        ``decoded`` is called once the sentence's GPT decode is over.
+        """
+        feed = decoding.feed
+        if feed is None:
+            semantic = await decoding.task
+            decoded()
+            yield await self.sovits.submit(semantic, _remaining(deadline))
+            return
+        sent = 0  # chunks decoded so far
+        while not decoding.task.done():
+            if sent < len(feed.cuts):
+                piece = await self._chunk(decoding, feed.chunk(sent), deadline)
+                sent += 1
+                if piece.wave.size:
+                    yield piece
+                continue
+            await _chunk_or_end(feed, decoding.task, deadline)
+        semantic = decoding.task.result()
+        decoded()
+        tokens = semantic.sentence.tokens
+        for cut in feed.cuts[sent:]:
+            piece = await self._chunk(decoding, tokens[:cut], deadline)
+            if piece.wave.size:
+                yield piece
+        yield await self._chunk(decoding, tokens, deadline, final=True, batch_size=semantic.batch_size)
+
+    async def _chunk(
+        self,
+        decoding: _Decoding,
+        tokens: torch.Tensor,
+        deadline: float,
+        *,
+        final: bool = False,
+        batch_size: int = 0,
+    ) -> SentenceAudio:
+        """A streamed sentence's new audio for its ids so far (through the SoVITS stage)."""
+        assert decoding.streamed is not None  # set before the sentence's decode started
+        job = ChunkJob(decoding.streamed, tokens, final, batch_size)
+        return await self.sovits.submit(job, _remaining(deadline))
+
+
+async def _chunk_or_end(feed: TokenFeed, task: asyncio.Task[Semantic], deadline: float) -> None:
+    """Wait until the feed cuts a chunk or the sentence's decode ends (whichever is first)."""
+    waiter = asyncio.ensure_future(feed.wait())
+    try:
+        done, _ = await asyncio.wait(
+            {task, waiter}, timeout=_remaining(deadline), return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        waiter.cancel()
+    if not done:
+        raise TimeoutError("request deadline passed")
 
 
 def _first_leaf(group: BaseExceptionGroup[Exception]) -> Exception:

@@ -19,7 +19,11 @@ class Semantic:
 
 @dataclass(frozen=True)
 class SentenceAudio:
-    """One synthesised sentence."""
+    """One synthesised sentence, or the next chunk of a sentence streamed in token chunks.
+
+    ``final``: the sentence's audio ends here (always, unless streamed in chunks).
+    """
 
     wave: np.ndarray
     batch_size: int
+    final: bool = True

@@ -1,0 +1,175 @@
+"""Token-chunk streaming in the engine, with both schedulers: a sentence's audio leaves while its GPT
+row still decodes, the row's ids are the same whether it streams or not, a fixed seed gives the same
+chunks every time, and the generation guard retries a streamed row only before its first chunk."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from gpt_sovits.demo import DEMO_PROMPT_TEXT, DemoBundle
+from gpt_sovits.errors import GenerationError
+from gpt_sovits.pipeline import SemanticSentence, SentenceJob, SynthesisParams, Synthesizer, VoiceReference
+from gpt_sovits.t2s.chunking import ChunkRule
+from voice_server.engine import chunks, continuous
+from voice_server.engine.chunks import ChunkJob, TokenChunking
+from voice_server.engine.model import BatchingSettings, ModelSpec, VoiceModel
+from voice_server.engine.results import SentenceAudio
+from voice_server.metrics import ServerMetrics
+
+SCHEDULERS = ["static", "continuous"]
+SAMPLES_PER_ID = 1280
+CHUNKING = TokenChunking(ChunkRule("fixed", 8), overlap_tokens=2)
+
+
+@pytest.fixture(scope="module")
+def synth(demo_dir: Path) -> Synthesizer:
+    bundle = DemoBundle.at(demo_dir)
+    return Synthesizer.load(bundle.gpt_weights, bundle.sovits_weights, None, bundle.hubert_dir, "cpu")
+
+
+def _job(synth: Synthesizer, demo_dir: Path, text: str, seed: int, tokens: int) -> SentenceJob:
+    reference = VoiceReference(DemoBundle.at(demo_dir).reference_audio, DEMO_PROMPT_TEXT, "zh")
+    params = SynthesisParams(language="en", seed=seed, max_tokens_per_sentence=tokens)
+    return synth.jobs(text, reference, params)[0]
+
+
+def _model(synth: Synthesizer, scheduler: str) -> VoiceModel:
+    batching = BatchingSettings(max_batch_size=4, max_delay_s=0.0, max_queue=8, scheduler=scheduler)
+    spec = ModelSpec(Path("gpt.ckpt"), Path("sovits.pth"))
+    return VoiceModel("default", spec, synth, generation=1, batching=batching, metrics=ServerMetrics())
+
+
+def _run(model: VoiceModel, scenario: Callable[[VoiceModel], Awaitable[Any]]) -> Any:
+    async def main() -> Any:
+        model.start()
+        try:
+            return await scenario(model)
+        finally:
+            await model.stop()
+
+    return asyncio.run(main())
+
+
+def _recording_sovits(model: VoiceModel) -> list[ChunkJob]:
+    """Every ChunkJob the SoVITS stage runs, in order."""
+    seen: list[ChunkJob] = []
+    inner = model.sovits._run_batch
+
+    def run(items: list[Any]) -> Any:
+        seen.extend(item for item in items if isinstance(item, ChunkJob))
+        return inner(items)
+
+    model.sovits._run_batch = run
+    return seen
+
+
+async def _streamed(
+    model: VoiceModel, jobs: list[SentenceJob], chunking: TokenChunking | None = CHUNKING
+) -> list[SentenceAudio]:
+    return [piece async for piece in model.stream(jobs, time.monotonic() + 120, chunking)]
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_token_chunks_leave_while_the_sentence_still_decodes(synth, demo_dir, scheduler, monkeypatch) -> None:
+    job = _job(synth, demo_dir, "One long sentence streams in chunks.", seed=5, tokens=40)
+    model = _model(synth, scheduler)
+    jobs_run = _recording_sovits(model)
+    # The GPT row stops at its 20th id until the first chunk's audio is out.
+    first_out = threading.Event()
+    held_at: list[int] = []
+    push = chunks.TokenFeed.push
+
+    def holding_push(self: chunks.TokenFeed, token: int) -> None:
+        push(self, token)
+        if len(self.ids) == 20 and not held_at:
+            held_at.append(len(self.ids))
+            assert first_out.wait(60), "the first chunk never left while the decode was held"
+
+    monkeypatch.setattr(chunks.TokenFeed, "push", holding_push)
+
+    async def scenario(model: VoiceModel) -> list[SentenceAudio]:
+        pieces = []
+        async for piece in model.stream([job], time.monotonic() + 120, CHUNKING):
+            pieces.append(piece)
+            first_out.set()
+        return pieces
+
+    pieces = _run(model, scenario)
+    assert held_at == [20]
+    assert [job.tokens.numel() for job in jobs_run] == [8, 16, 24, 32, 40, 40]
+    assert [job.final for job in jobs_run] == [False] * 5 + [True]
+    assert [piece.final for piece in pieces] == [False] * 5 + [True]
+    # Each chunk's last two ids are held back for the seam's cross-fade; the final piece sends them.
+    assert [piece.wave.shape[0] // SAMPLES_PER_ID for piece in pieces] == [6, 8, 8, 8, 8, 2]
+    assert pieces[-1].batch_size == 1
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_a_streamed_row_ends_with_the_ids_it_has_unstreamed(synth, demo_dir, scheduler) -> None:
+    streamed = [
+        _job(synth, demo_dir, f"Streamed sentence {i} goes on.", seed=10 + i, tokens=30) for i in range(2)
+    ]
+    others = [
+        _job(synth, demo_dir, f"A whole sentence {i} decodes.", seed=20 + i, tokens=25) for i in range(2)
+    ]
+    model = _model(synth, scheduler)
+    jobs_run = _recording_sovits(model)
+
+    async def scenario(model: VoiceModel) -> list[Any]:
+        # Whole sentences decode in the same GPT batches as the streamed ones.
+        whole = asyncio.create_task(model.sentences(others, time.monotonic() + 120))
+        pieces = await _streamed(model, streamed)
+        semantics = [await model.semantic(job, time.monotonic() + 120) for job in [*streamed, *others]]
+        await whole
+        return [pieces, semantics]
+
+    pieces, semantics = _run(model, scenario)
+    alone = synth.semantic_batch([*streamed, *others])
+    assert all(isinstance(result, SemanticSentence) for result in alone)
+    finals = [job.tokens for job in jobs_run if job.final]
+    assert len(finals) == 2
+    for got, unstreamed, single in zip(finals, semantics[:2], alone[:2], strict=True):
+        assert torch.equal(got, unstreamed.sentence.tokens)
+        assert isinstance(single, SemanticSentence)
+        assert torch.equal(got, single.tokens)
+    assert sum(piece.final for piece in pieces) == 2
+    assert sum(piece.wave.shape[0] for piece in pieces) == sum(t.numel() for t in finals) * SAMPLES_PER_ID
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_a_fixed_seed_token_stream_is_the_same_every_time(synth, demo_dir, scheduler) -> None:
+    jobs = [_job(synth, demo_dir, "Same seed, same chunks.", seed=8, tokens=30)]
+    first = _run(_model(synth, scheduler), lambda model: _streamed(model, jobs))
+    again = _run(_model(synth, scheduler), lambda model: _streamed(model, jobs))
+    assert len(first) == len(again) > 2
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a.wave, b.wave)
+
+
+def test_a_collapsed_streamed_row_is_retried_before_its_first_chunk_only(
+    synth, demo_dir, monkeypatch
+) -> None:
+    short = _job(synth, demo_dir, "Short and looping.", seed=3, tokens=6)  # fewer ids than a chunk
+    long = _job(synth, demo_dir, "Long and looping after its first chunk.", seed=4, tokens=30)
+    verdicts = iter(["loop", None, "loop"])
+    monkeypatch.setattr(continuous, "collapse", lambda *args, **kwargs: next(verdicts))
+    model = _model(synth, "continuous")
+
+    async def scenario(model: VoiceModel) -> list[SentenceAudio]:
+        retried = await _streamed(model, [short])
+        with pytest.raises(GenerationError, match="after part of it was streamed"):
+            await _streamed(model, [long])
+        return retried
+
+    retried = _run(model, scenario)
+    assert [piece.final for piece in retried] == [True]
+    assert retried[0].wave.shape[0] == 6 * SAMPLES_PER_ID
