@@ -36,7 +36,11 @@ _NODE_OPT_IN = "real-node tests run with GSV_E2E_REAL_NODE=1 (`make test` as roo
 _SESSION_PREFIX = "pytest-"
 # The real node's tests need its images built first, which `make test` does where a node can run
 # (root, Linux) before it sets GSV_E2E_REAL_NODE=1: without it they are not collected.
-collect_ignore = [] if ClusterSettings().real_node else ["node"]
+_REAL_NODE_WANTED = ClusterSettings().real_node
+collect_ignore = [] if _REAL_NODE_WANTED else ["node"]
+# The opt-in is for the session's cluster only: clusters that tests start themselves (the CLI in a
+# subprocess, ClusterSettings() in a test) must not each try to run the host's one real node.
+os.environ.pop("GSV_E2E_REAL_NODE", None)
 _SA_WAIT_S = 60.0
 
 
@@ -106,7 +110,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     """A running cluster for the whole session; KUBECONFIG points at it while tests run."""
     config = request.config
-    settings = ClusterSettings()
+    settings = ClusterSettings().model_copy(update={"real_node": _REAL_NODE_WANTED})
     previous = os.environ.get("KUBECONFIG")
     plane: LocalControlPlane | None = None
     if settings.use_existing:

@@ -17,8 +17,10 @@ import logging
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -245,11 +247,32 @@ def _remove_new_chains(record: HostRecord, errors: list[str]) -> None:
                     errors.append(f"{binary} -t {table} -X {chain}: {gone.stderr.strip()}")
 
 
+def _kill_members(parent: Path, wait_s: float = 5.0) -> None:
+    """SIGKILL every process in the cgroup tree under ``parent``; wait a little for them to go."""
+
+    def members() -> set[int]:
+        found: set[int] = set()
+        for procs in parent.rglob("cgroup.procs"):
+            with contextlib.suppress(OSError, ValueError):
+                found |= {int(pid) for pid in procs.read_text().split()}
+        return found
+
+    deadline = time.monotonic() + wait_s
+    while (pids := members()) and time.monotonic() < deadline:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.1)
+
+
 def _remove_new_cgroups(record: HostRecord, errors: list[str]) -> None:
     before = set(record.cgroups_before)
     for parent in _cgroup_parents():
         if str(parent) in before or not parent.is_dir():
             continue
+        # A container half-created when containerd stopped leaves its `runc init` behind, in no
+        # task containerd knows of: whatever still runs in our cgroups is ours to end.
+        _kill_members(parent)
         # Children first; rmdir refuses a cgroup that still has processes, which is then reported.
         for folder in sorted((p for p in parent.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
             with contextlib.suppress(OSError):
