@@ -7,7 +7,8 @@ For each concurrency level (1, 8 and 32 clients) the same workload goes to each 
 
 - whole requests (``POST /api/v1/tts``, pcm, a new seed each, so nothing comes from the cache):
   requests/s, audio-seconds/s and P50/P90/P99 latency;
-- streamed requests (``stream: true``, pcm): P50/P90 time to the first audio byte.
+- streamed requests (``stream: true``, pcm; ``--stream-chunks`` picks token chunks of 16 ids, the
+  default, or a chunk per sentence): P50/P90 time to the first audio byte.
 
 Then, one request at a time, the latency of a fixed-seed request served from the cache against
 the same request with new seeds (a cache miss). The demo weights are small and random (the audio
@@ -152,14 +153,17 @@ def demo_servers(
             server.stop()
 
 
-def _body(index: int, *, seed: int, stream: bool = False) -> dict[str, Any]:
-    return {
+def _body(index: int, *, seed: int, stream: bool = False, stream_chunks: str = "fixed") -> dict[str, Any]:
+    body: dict[str, Any] = {
         "text": TEXTS[index % len(TEXTS)],
         "speaker_id": SPEAKERS[index % len(SPEAKERS)],
         "format": "pcm",
         "seed": seed,
         "stream": stream,
     }
+    if stream:
+        body["stream_chunks"] = stream_chunks
+    return body
 
 
 @dataclass
@@ -217,18 +221,28 @@ def _quantile_ms(values: Sequence[float], q: float) -> float:
 
 
 def measure(
-    url: str, name: str, clients: int, requests: int, streams: int, seed_base: int = 0
+    url: str,
+    name: str,
+    clients: int,
+    requests: int,
+    streams: int,
+    seed_base: int = 0,
+    stream_chunks: str = "fixed",
 ) -> dict[str, Any]:
     """One row: ``requests`` whole requests then ``streams`` streamed ones, ``clients`` at a time.
 
     Seeds start at ``seed_base`` and are new per request, so no answer comes from the cache;
-    give every server the same ``seed_base`` for the same workload.
+    give every server the same ``seed_base`` for the same workload. Streams are cut by
+    ``stream_chunks`` (the API's field: fixed, silence or sentence).
     """
     whole = _Samples()
     bodies = [_body(i, seed=seed_base + i) for i in range(requests)]
     wall = asyncio.run(_drive(url, clients, bodies, whole))
     streamed = _Samples()
-    stream_bodies = [_body(i, seed=seed_base + requests + i, stream=True) for i in range(streams)]
+    stream_bodies = [
+        _body(i, seed=seed_base + requests + i, stream=True, stream_chunks=stream_chunks)
+        for i in range(streams)
+    ]
     asyncio.run(_drive(url, clients, stream_bodies, streamed))
     return {
         "server": name,
@@ -284,13 +298,20 @@ def main() -> None:
     parser.add_argument("--max-batch-delay-ms", type=float, default=10.0)
     parser.add_argument("--cache-repeats", type=int, default=20)
     parser.add_argument(
+        "--stream-chunks",
+        choices=("fixed", "silence", "sentence"),
+        default="fixed",
+        help="how streams are cut: token chunks of 16 ids (fixed, the API's default) or per sentence",
+    )
+    parser.add_argument("--streams", type=int, help="streamed requests per level (default max(8, clients))")
+    parser.add_argument(
         "--demo-dir", type=Path, default=Path(tempfile.gettempdir()) / "gsv-bench-demo-bundle"
     )
     args = parser.parse_args()
     settings = BenchSettings(args.demo_dir, args.tokens, args.torch_threads, args.max_batch_delay_ms)
 
     print(f"load average at start {os.getloadavg()[0]:.1f}; {os.cpu_count()} CPUs")
-    print(f"settings: {settings.describe()}")
+    print(f"settings: {settings.describe()}; streams cut by {args.stream_chunks}")
     rows: list[dict[str, Any]] = []
     with (
         tempfile.TemporaryDirectory(prefix="bench-server-") as logs,
@@ -302,9 +323,17 @@ def main() -> None:
     ):
         for level, clients in enumerate(args.concurrency):
             requests = max(16, clients * args.requests_per_client)
-            streams = max(8, clients)
+            streams = args.streams or max(8, clients)
             for server in servers:  # the baseline first, then static, then continuous, same workload
-                row = measure(server.url, server.name, clients, requests, streams, seed_base=level * 100_000)
+                row = measure(
+                    server.url,
+                    server.name,
+                    clients,
+                    requests,
+                    streams,
+                    seed_base=level * 100_000,
+                    stream_chunks=args.stream_chunks,
+                )
                 rows.append(row)
                 print(table([row]).splitlines()[-1], flush=True)
         cache_rows = []

@@ -1,9 +1,9 @@
 """The HTTP side of a synthesis: run it while the client is connected, answer with audio.
 
 Whole answers wait for the audio (and give up, freeing the queue slot, if the client leaves).
-Streams answer once the first sentence is ready, chunk by chunk after that, as raw audio or as
-OpenAI's server-sent events. Releasing a stream (admission slot, model lease) happens on the
-event loop, in an async background task, never in a worker thread.
+Streams answer once the first piece (a token chunk or a sentence) is ready, chunk by chunk
+after that, as raw audio or as OpenAI's server-sent events. Releasing a stream (admission slot,
+model lease) happens on the event loop, in an async background task, never in a worker thread.
 """
 
 from __future__ import annotations

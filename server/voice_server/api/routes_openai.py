@@ -1,7 +1,8 @@
 """``POST /v1/audio/speech``: the OpenAI speech API, so OpenAI clients work unchanged.
 
-wav and pcm are streamed chunk by chunk as they are synthesised; ``stream_format: "sse"`` sends
-``speech.audio.delta`` events (base64 audio) and a closing ``speech.audio.done``. Other formats
+wav and pcm are streamed in token chunks (every 16 semantic ids, while each sentence still
+decodes); ``stream_format: "sse"`` sends ``speech.audio.delta`` events (base64 audio) and a
+closing ``speech.audio.done``. Other formats
 need the whole audio before encoding, so they arrive in one piece (as one delta with SSE).
 """
 
