@@ -95,7 +95,7 @@ def _call(index: int) -> Call:
     if slot < 9:  # the same few requests again and again: cache hits
         body = {"text": SENTENCES[slot % 2], "speaker_id": "demo", "seed": 7}
         return Call("repeat", "POST", "/api/v1/tts", ok, json=body)
-    if slot < 14:  # streamed sentence by sentence; every other one without a seed (not cached)
+    if slot < 14:  # streamed in token chunks; every other one without a seed (not cached)
         seed = index if index % 2 else None
         body = {"text": text, "speaker_id": speaker, "seed": seed, "stream": True, "format": "wav"}
         return Call("stream", "POST", "/api/v1/tts", ok, json=body, stream=True)
