@@ -14,7 +14,6 @@ import re
 import secrets
 import shutil
 import sys
-import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
@@ -41,7 +40,6 @@ collect_ignore = [] if _REAL_NODE_WANTED else ["node"]
 # The opt-in is for the session's cluster only: clusters that tests start themselves (the CLI in a
 # subprocess, ClusterSettings() in a test) must not each try to run the host's one real node.
 os.environ.pop("GSV_E2E_REAL_NODE", None)
-_SA_WAIT_S = 60.0
 
 
 def _say(config: pytest.Config, message: str) -> None:
@@ -158,8 +156,11 @@ def real_node(cluster: Cluster, request: pytest.FixtureRequest) -> LocalControlP
     if reason is not None:
         pytest.skip(reason)
     plane = request.config.stash.get(_PLANE_KEY, None)
-    if plane is None or not plane.runs_real_node():
+    if plane is None:
         pytest.skip("the given cluster has no real node of this project")
+    if not plane.runs_real_node():
+        # This session started the node itself: a node that is gone is a failure, not an absence.
+        pytest.fail("the session's real node is not running (see the component logs)")
     ready = cluster.kubectl(
         "get",
         "node",
@@ -182,13 +183,7 @@ def _namespace_name(test_name: str) -> str:
 def namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh namespace for one test, deleted afterwards (without waiting for it to vanish)."""
     name = _namespace_name(request.node.name)
-    cluster.kubectl("create", "namespace", name)
-    # Pods are refused until the controller manager has created the namespace's default account.
-    deadline = time.monotonic() + _SA_WAIT_S
-    while cluster.kubectl("get", "serviceaccount", "default", "-n", name, check=False).returncode != 0:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"namespace {name}: no default ServiceAccount after {_SA_WAIT_S:.0f}s")
-        time.sleep(0.2)
+    cluster.create_namespace(name)
     try:
         yield name
     finally:

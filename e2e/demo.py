@@ -571,14 +571,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         real_node, why = on_real_node(settings, cluster_settings)
         cluster_settings = cluster_settings.model_copy(update={"real_node": real_node})
-        plane = LocalControlPlane(cluster_settings, ensure_built(cluster_settings, tell), tell)
+        toolset = ensure_built(cluster_settings, tell)
+        plane = LocalControlPlane(cluster_settings, toolset, tell)
         reused = bool(plane.status()["api_ready"])
         if reused and plane.runs_real_node() != real_node:
             # A running control plane keeps its nodes: follow it rather than restart it.
             real_node = not real_node
             why = "the running control plane " + ("has" if real_node else "has no") + " real node"
             cluster_settings = cluster_settings.model_copy(update={"real_node": real_node})
-            plane = LocalControlPlane(cluster_settings, ensure_built(cluster_settings, tell), tell)
+            plane = LocalControlPlane(cluster_settings, toolset, tell)
         cluster = plane.up()
         started_plane = None if reused else plane
         how = "reused" if reused else "started"

@@ -8,32 +8,32 @@ neither builds the adapter nor needs Debian's prometheus package.
 from __future__ import annotations
 
 import secrets
-import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
 from e2e.autoscaling.pipeline_support import DemoServer, Prometheus
-from e2e.cluster import Cluster, ClusterSettings
+from e2e.cluster import Cluster, ClusterSettings, processes
 from e2e.cluster.metrics_pipeline import MetricsPipelineError, prometheus_url
-from e2e.cluster.processes import free_port, log_tail, wait_for
+from e2e.cluster.processes import free_port
 
 collect_ignore_glob = [] if ClusterSettings().metrics_pipeline else ["test_*.py"]
 
 _SERVER_READY_S = 300.0
-_SA_WAIT_S = 60.0
 
 
 @pytest.fixture(scope="session")
 def prometheus(cluster: Cluster) -> Prometheus:
     """The session cluster's Prometheus (skips for a given cluster: its Prometheus is unknown)."""
+    if ClusterSettings().use_existing:
+        pytest.skip("a given cluster: its Prometheus is not this project's")
     try:
         return Prometheus(prometheus_url(cluster.kubeconfig.parent))
     except MetricsPipelineError as err:
-        pytest.skip(str(err))
+        # The opt-in started the pipeline with the session's cluster: missing, it is broken.
+        pytest.fail(str(err))
 
 
 @pytest.fixture(scope="module")
@@ -45,41 +45,25 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer
         sys.executable, "-m", "voice_server", "--demo", "--host", "127.0.0.1", "--port", str(port),
         "--torch-threads", "1", "--log-level", "WARNING", "--drain-delay-s", "0",
     ]  # fmt: skip
-    with log.open("wb") as sink:
-        popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT)
-    server = DemoServer(port, popen, log)
+    component = processes.start("demo-server", argv, log)
+    server = DemoServer(port, log)
 
     def ready() -> bool:
-        if popen.poll() is not None:
-            raise RuntimeError(f"the demo server exited with {popen.returncode}:\n{log_tail(log)}")
         with urllib.request.urlopen(f"{server.url}/ready", timeout=2) as response:
             return int(response.status) == 200
 
     try:
-        try:
-            wait_for("demo server ready", ready, _SERVER_READY_S)
-        except TimeoutError as err:
-            raise RuntimeError(f"{err}\n{log_tail(log)}") from err
+        processes.wait_for("ready", ready, _SERVER_READY_S, watch=[component])
         yield server
     finally:
-        popen.terminate()
-        try:
-            popen.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            popen.kill()
-            popen.wait()
+        processes.stop(component, 30)
 
 
 @pytest.fixture(scope="module")
 def module_namespace(cluster: Cluster) -> Iterator[str]:
     """One namespace for a module's objects, deleted afterwards without waiting."""
     name = f"t-metrics-{secrets.token_hex(3)}"
-    cluster.kubectl("create", "namespace", name)
-    deadline = time.monotonic() + _SA_WAIT_S
-    while cluster.kubectl("get", "serviceaccount", "default", "-n", name, check=False).returncode != 0:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"namespace {name}: no default ServiceAccount after {_SA_WAIT_S:.0f}s")
-        time.sleep(0.2)
+    cluster.create_namespace(name)
     try:
         yield name
     finally:

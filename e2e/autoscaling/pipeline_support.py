@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -31,7 +30,6 @@ class DemoServer:
     """``python -m voice_server --demo`` on a loopback port, as a host process."""
 
     port: int
-    popen: subprocess.Popen[bytes]
     log: Path
 
     @property

@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+# Pods are refused in a namespace until the controller manager has created its default account.
+_DEFAULT_ACCOUNT_WAIT_S = 60.0
 
 
 class KubectlError(subprocess.CalledProcessError):
@@ -56,3 +60,14 @@ class Cluster:
         if check and result.returncode != 0:
             raise KubectlError(result.returncode, cmd, result.stdout, result.stderr)
         return result
+
+    def create_namespace(self, name: str) -> None:
+        """Create ``name`` and wait until pods may be created there (its default ServiceAccount)."""
+        self.kubectl("create", "namespace", name)
+        deadline = time.monotonic() + _DEFAULT_ACCOUNT_WAIT_S
+        while self.kubectl("get", "serviceaccount", "default", "-n", name, check=False).returncode != 0:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"namespace {name}: no default ServiceAccount after {_DEFAULT_ACCOUNT_WAIT_S:.0f}s"
+                )
+            time.sleep(0.2)

@@ -9,13 +9,22 @@ import json
 import secrets
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from e2e.cluster import Cluster
 from e2e.cluster.controlplane import LocalControlPlane
-from e2e.node.node_support import CHART, ON_REAL_NODE, OPERATOR_IMAGE, SERVER_IMAGE, get_json, helm, wait_for
+from e2e.demo_node import demo_model_folder
+from e2e.node.node_support import (
+    CHART,
+    ON_REAL_NODE,
+    OPERATOR_IMAGE,
+    SERVER_IMAGE,
+    get_json,
+    helm,
+)
 
 
 @pytest.fixture(scope="session")
@@ -27,16 +36,16 @@ def images(real_node: LocalControlPlane) -> None:
 
 
 @pytest.fixture(scope="session")
+def demo_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One demo model bundle on the host for every VoiceService of the session (pods only read it)."""
+    return demo_model_folder(tmp_path_factory.mktemp("models") / "demo")
+
+
+@pytest.fixture(scope="session")
 def voice_namespace(cluster: Cluster, real_node: LocalControlPlane) -> Iterator[str]:
     """One namespace for the release and its voices (the operator pod starts once)."""
     name = f"t-node-voice-{secrets.token_hex(3)}"
-    cluster.kubectl("create", "namespace", name)
-    wait_for(
-        lambda: cluster.kubectl("get", "serviceaccount", "default", "-n", name, check=False).returncode == 0,
-        "the namespace's default ServiceAccount",
-        60,
-        0.2,
-    )
+    cluster.create_namespace(name)
     try:
         yield name
     finally:

@@ -23,13 +23,10 @@ import soundfile
 from e2e.cluster import Cluster
 from e2e.cluster.node_config import ON_REAL_NODE
 from e2e.cluster.node_images import OPERATOR_IMAGE, SERVER_IMAGE
-from e2e.demo_node import demo_model_folder, node_voice_spec, service_url
+from e2e.demo_node import service_url
 
 CHART = Path(__file__).resolve().parents[2] / "charts" / "gpt-sovits"
-# The demo's own builders: the node tests run what `make demo` runs.
-demo_model = demo_model_folder
-voice_spec = node_voice_spec
-__all__ = ["ON_REAL_NODE", "OPERATOR_IMAGE", "SERVER_IMAGE", "demo_model", "service_url", "voice_spec"]
+__all__ = ["ON_REAL_NODE", "OPERATOR_IMAGE", "SERVER_IMAGE", "service_url"]
 
 
 def wait_for(predicate: Callable[[], Any], what: str, timeout_s: float, poll_s: float = 1.0) -> Any:

@@ -16,14 +16,13 @@ import pytest
 
 from e2e.cluster import Cluster
 from e2e.cluster.node import NODE_NAME
+from e2e.demo_node import node_voice_spec
 from e2e.node.node_support import (
     apply_voice,
     condition,
-    demo_model,
     file_server,
     get_json,
     model_archive,
-    voice_spec,
     wait_for,
 )
 
@@ -79,7 +78,7 @@ def test_an_absent_image_is_named(
     cluster: Cluster, operator_pod: dict[str, Any], voice_namespace: str, tmp_path: Path
 ) -> None:
     name = _name("noimage")
-    spec = voice_spec({"hostPath": {"path": str(tmp_path)}})
+    spec = node_voice_spec({"hostPath": {"path": str(tmp_path)}})
     spec["image"] = "gpt-sovits-k8s/server:absent"
     apply_voice(cluster, voice_namespace, name, spec)
     try:
@@ -99,14 +98,15 @@ def test_a_corrupt_checkpoint_crash_loops_with_its_reason(
     operator_pod: dict[str, Any],
     voice_namespace: str,
     tmp_path_factory: pytest.TempPathFactory,
+    demo_models: Path,
 ) -> None:
     models = tmp_path_factory.mktemp("corrupt") / "demo"
-    shutil.copytree(demo_model(tmp_path_factory.mktemp("models") / "demo"), models)
+    shutil.copytree(demo_models, models)
     checkpoint = models / "demo-gpt.ckpt"
     checkpoint.write_bytes(checkpoint.read_bytes()[:4096])
     checkpoint.chmod(0o644)
     name = _name("corrupt")
-    apply_voice(cluster, voice_namespace, name, voice_spec({"hostPath": {"path": str(models)}}))
+    apply_voice(cluster, voice_namespace, name, node_voice_spec({"hostPath": {"path": str(models)}}))
     try:
         degraded = _degraded(cluster, voice_namespace, name, "CrashLoopBackOff")
         # The server's last line, carried as the pod's termination message.
@@ -134,15 +134,16 @@ def test_a_download_that_fails_its_checksum_is_named(
     operator_pod: dict[str, Any],
     voice_namespace: str,
     tmp_path_factory: pytest.TempPathFactory,
+    demo_models: Path,
 ) -> None:
     served = tmp_path_factory.mktemp("served-bad")
-    model_archive(demo_model(tmp_path_factory.mktemp("models") / "demo"), served / "demo-model.tar.gz")
+    model_archive(demo_models, served / "demo-model.tar.gz")
     node_ip = get_json(cluster, "node", NODE_NAME)["status"]["addresses"][0]["address"]
     name = _name("badsum")
     with file_server(served, node_ip) as base_url:
         wrong = "0" * 64
         source = {"http": {"url": f"{base_url}/demo-model.tar.gz", "sha256": wrong}}
-        apply_voice(cluster, voice_namespace, name, voice_spec(source))
+        apply_voice(cluster, voice_namespace, name, node_voice_spec(source))
         try:
             degraded = _degraded(cluster, voice_namespace, name, "ModelFetchFailed")
             assert (
@@ -158,7 +159,7 @@ def test_gpu_pods_that_no_node_can_take_stay_pending_and_say_so(
     cluster: Cluster, operator_pod: dict[str, Any], voice_namespace: str, tmp_path: Path
 ) -> None:
     name = _name("nogpu")
-    spec = voice_spec({"hostPath": {"path": str(tmp_path)}})
+    spec = node_voice_spec({"hostPath": {"path": str(tmp_path)}})
     # Off the real node (no GPUs) and more GPUs than any kwok node has.
     del spec["nodeSelector"], spec["tolerations"]
     spec["resources"]["gpu"] = 16
@@ -177,7 +178,9 @@ def test_a_model_folder_that_is_not_on_the_node_is_named(
     cluster: Cluster, operator_pod: dict[str, Any], voice_namespace: str
 ) -> None:
     name = _name("nofolder")
-    apply_voice(cluster, voice_namespace, name, voice_spec({"hostPath": {"path": "/nonexistent-models"}}))
+    apply_voice(
+        cluster, voice_namespace, name, node_voice_spec({"hostPath": {"path": "/nonexistent-models"}})
+    )
     try:
         degraded = _degraded(cluster, voice_namespace, name, "ModelFolderMissing")
         assert "/nonexistent-models" in degraded["message"]

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from e2e.cluster import Cluster
+from e2e.demo_node import node_voice_spec
 from e2e.node.node_support import (
     apply_voice,
     decode_wav,
-    demo_model,
     get_json,
     post_tts,
     ready_pod,
     service_url,
-    voice_spec,
     wait_voice_ready,
 )
 
@@ -68,10 +68,9 @@ def test_a_spec_change_replaces_the_pod_with_no_failed_request(
     cluster: Cluster,
     operator_pod: dict[str, Any],
     voice_namespace: str,
-    tmp_path_factory: pytest.TempPathFactory,
+    demo_models: Path,
 ) -> None:
-    models = demo_model(tmp_path_factory.mktemp("models") / "demo")
-    spec = voice_spec({"hostPath": {"path": str(models)}})
+    spec = node_voice_spec({"hostPath": {"path": str(demo_models)}})
     apply_voice(cluster, voice_namespace, "rolling", spec)
     wait_voice_ready(cluster, voice_namespace, "rolling")
     before = ready_pod(cluster, voice_namespace, "rolling")

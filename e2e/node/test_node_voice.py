@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,12 +15,12 @@ import pytest
 from e2e.cluster import Cluster
 from e2e.cluster.controlplane import LocalControlPlane
 from e2e.cluster.node import NODE_NAME
+from e2e.demo_node import node_voice_spec
 from e2e.node.node_support import (
     OPERATOR_IMAGE,
     apply_voice,
     condition,
     decode_wav,
-    demo_model,
     file_server,
     get_json,
     json_lines,
@@ -27,7 +28,6 @@ from e2e.node.node_support import (
     post_tts,
     ready_pod,
     service_url,
-    voice_spec,
     wait_for,
     wait_voice_ready,
 )
@@ -73,11 +73,12 @@ def test_voice_from_a_host_path_answers_through_its_service(
     cluster: Cluster,
     operator_pod: dict[str, Any],
     voice_namespace: str,
-    tmp_path_factory: pytest.TempPathFactory,
+    demo_models: Path,
 ) -> None:
-    models = demo_model(tmp_path_factory.mktemp("models") / "demo")
     started = time.monotonic()
-    apply_voice(cluster, voice_namespace, "hostpath", voice_spec({"hostPath": {"path": str(models)}}))
+    apply_voice(
+        cluster, voice_namespace, "hostpath", node_voice_spec({"hostPath": {"path": str(demo_models)}})
+    )
     wait_voice_ready(cluster, voice_namespace, "hostpath")
     ready_after = time.monotonic() - started
     pod = ready_pod(cluster, voice_namespace, "hostpath")
@@ -119,14 +120,14 @@ def test_voice_from_the_http_source_is_fetched_checked_and_served(
     operator_pod: dict[str, Any],
     voice_namespace: str,
     tmp_path_factory: pytest.TempPathFactory,
+    demo_models: Path,
 ) -> None:
-    models = demo_model(tmp_path_factory.mktemp("models") / "demo")
     served = tmp_path_factory.mktemp("served")
-    sha256 = model_archive(models, served / "demo-model.tar.gz")
+    sha256 = model_archive(demo_models, served / "demo-model.tar.gz")
     node_ip = get_json(cluster, "node", NODE_NAME)["status"]["addresses"][0]["address"]
     with file_server(served, node_ip) as base_url:
         source = {"http": {"url": f"{base_url}/demo-model.tar.gz", "sha256": sha256}}
-        apply_voice(cluster, voice_namespace, "fetched", voice_spec(source))
+        apply_voice(cluster, voice_namespace, "fetched", node_voice_spec(source))
         wait_voice_ready(cluster, voice_namespace, "fetched")
     pod = ready_pod(cluster, voice_namespace, "fetched")
     assert pod is not None
