@@ -9,6 +9,13 @@ cached: a folder that already holds a complete bundle of the same seed is reused
 A bundle has a model version: v2 (the default) lives in the folder itself, v2Pro and v2ProPlus
 (which add a small speaker-verification model) in a subfolder named after the version, so
 bundles of several versions share one demo folder without rebuilding each other.
+
+And a size: ``small`` (the default: a 128-wide GPT and a narrow SoVITS, fast enough for tests)
+or ``release``: the GPT and SoVITS at the official released sizes (GPT 24 layers x 512, 16
+heads; SoVITS as released for the version), so that benchmarks see the real compute profile.
+Release bundles live in a ``release`` subfolder (hundreds of MB, written once and reused). The
+HuBERT stand-in and the speaker-verification model stay small in both: they run once per
+reference and are cached, so their size does not change what a request costs.
 """
 
 from __future__ import annotations
@@ -16,24 +23,29 @@ from __future__ import annotations
 import fcntl
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import soundfile
 import yaml
 
-from gpt_sovits.sovits.config import PRO_VERSIONS
+from gpt_sovits.sovits.config import PRO_VERSIONS, SovitsConfig
 from gpt_sovits.sovits.demo import demo_config, write_random_sovits
 from gpt_sovits.ssl import write_random_hubert
 from gpt_sovits.sv.demo import demo_sv_config, write_random_sv
-from gpt_sovits.t2s.demo import write_demo_t2s
+from gpt_sovits.t2s.config import T2SConfig
+from gpt_sovits.t2s.demo import DEMO_CONFIG, write_demo_t2s
 
 DEMO_NOTICE = "DEMO bundle: random weights and a synthetic tone clip; the audio it produces is NOT speech"
 # Bump when the bundle's layout or contents change, so stale caches are rebuilt.
 _FORMAT = 3  # 3: a Japanese speaker
 #: Versions a demo bundle can be written for.
 DEMO_VERSIONS = ("v2", *sorted(PRO_VERSIONS))
+DemoSize = Literal["small", "release"]
+#: Sizes a demo bundle can be written at.
+DEMO_SIZES: tuple[DemoSize, ...] = ("small", "release")
 _MANIFEST = "demo.json"
 _REFERENCE_RATE = 32000
 _REFERENCE_SECONDS = 4.0
@@ -62,14 +74,23 @@ class DemoBundle:
     bert_dir: Path | None = None
     version: str = "v2"
     sv_weights: Path | None = None
+    size: DemoSize = "small"
 
     @classmethod
-    def at(cls, folder: Path, version: str = "v2") -> DemoBundle:
-        """The layout of a ``version`` bundle inside ``folder`` (Pro ones in ``folder/<version>``)."""
+    def at(cls, folder: Path, version: str = "v2", size: DemoSize = "small") -> DemoBundle:
+        """The layout of a ``version`` bundle of ``size`` inside ``folder``.
+
+        Small v2 bundles are ``folder`` itself, release ones ``folder/release``; Pro versions add
+        a ``<version>`` subfolder to either.
+        """
         if version not in DEMO_VERSIONS:
             raise ValueError(
                 f"no demo bundle for version {version!r}; choose one of {', '.join(DEMO_VERSIONS)}"
             )
+        if size not in DEMO_SIZES:
+            raise ValueError(f"no demo bundle of size {size!r}; choose one of {', '.join(DEMO_SIZES)}")
+        if size != "small":
+            folder = folder / size
         if version != "v2":
             folder = folder / version
         return cls(
@@ -81,7 +102,24 @@ class DemoBundle:
             speakers_file=folder / "speakers.yaml",
             version=version,
             sv_weights=folder / "demo-sv.ckpt" if version in PRO_VERSIONS else None,
+            size=size,
         )
+
+    def gpt_config(self) -> T2SConfig:
+        """The GPT sizes this bundle's checkpoint is written at (release: the s1 v2 defaults)."""
+        return T2SConfig() if self.size == "release" else DEMO_CONFIG
+
+    def sovits_config(self) -> SovitsConfig:
+        """The SoVITS sizes this bundle's checkpoint is written at.
+
+        Release Pro models take the demo SV model's embedding width, not the released 20480:
+        the SV stand-in stays small (it runs once per reference).
+        """
+        sv_dim = demo_sv_config().embedding_dim
+        if self.size == "small":
+            return demo_config(self.version, sv_dim=sv_dim)
+        released = SovitsConfig.released(self.version)
+        return replace(released, sv_dim=sv_dim) if released.is_pro else released
 
     def files(self) -> list[Path]:
         """Every file the bundle needs."""
@@ -140,7 +178,10 @@ def _write_speakers(bundle: DemoBundle) -> None:
 
 
 def _manifest(bundle: DemoBundle, seed: int) -> dict[str, object]:
-    return {"format": _FORMAT, "seed": seed, "version": bundle.version, "notice": DEMO_NOTICE}
+    manifest: dict[str, object] = {"format": _FORMAT, "seed": seed, "version": bundle.version}
+    if bundle.size != "small":  # small bundles keep their manifest, so existing caches stay valid
+        manifest["size"] = bundle.size
+    return {**manifest, "notice": DEMO_NOTICE}
 
 
 def _is_complete(bundle: DemoBundle, seed: int) -> bool:
@@ -154,13 +195,10 @@ def _is_complete(bundle: DemoBundle, seed: int) -> bool:
 
 def _build(bundle: DemoBundle, seed: int) -> None:
     (bundle.folder / _MANIFEST).unlink(missing_ok=True)
-    write_demo_t2s(bundle.gpt_weights, seed=seed)
-    sv_config = demo_sv_config()
-    write_random_sovits(
-        bundle.sovits_weights, demo_config(bundle.version, sv_dim=sv_config.embedding_dim), seed=seed
-    )
+    write_demo_t2s(bundle.gpt_weights, bundle.gpt_config(), seed=seed)
+    write_random_sovits(bundle.sovits_weights, bundle.sovits_config(), seed=seed)
     if bundle.sv_weights is not None:
-        write_random_sv(bundle.sv_weights, sv_config, seed=seed)
+        write_random_sv(bundle.sv_weights, demo_sv_config(), seed=seed)
     if bundle.hubert_dir.exists():
         shutil.rmtree(bundle.hubert_dir)
     write_random_hubert(bundle.hubert_dir, seed=seed)
@@ -170,14 +208,17 @@ def _build(bundle: DemoBundle, seed: int) -> None:
     (bundle.folder / _MANIFEST).write_text(json.dumps(_manifest(bundle, seed), indent=2), encoding="utf-8")
 
 
-def ensure_demo_bundle(folder: Path, seed: int = 0, *, version: str = "v2") -> DemoBundle:
-    """Create the ``version`` demo bundle under ``folder`` unless a complete one of the same seed is there.
+def ensure_demo_bundle(
+    folder: Path, seed: int = 0, *, version: str = "v2", size: DemoSize = "small"
+) -> DemoBundle:
+    """Create the ``version`` demo bundle of ``size`` under ``folder`` unless a complete one of the
+    same seed is there.
 
-    v2 bundles live in ``folder``, v2Pro/v2ProPlus ones in ``folder/<version>`` (see
-    :meth:`DemoBundle.at`); pass ``bundle.sv_weights`` to :meth:`Synthesizer.load` for those.
-    Safe to call from several processes at once: the build holds a file lock in the bundle folder.
+    Small v2 bundles live in ``folder``, the others in subfolders (see :meth:`DemoBundle.at`); pass
+    ``bundle.sv_weights`` to :meth:`Synthesizer.load` for Pro ones. Safe to call from several
+    processes at once: the build holds a file lock in the bundle folder.
     """
-    bundle = DemoBundle.at(Path(folder).resolve(), version)
+    bundle = DemoBundle.at(Path(folder).resolve(), version, size)
     bundle.folder.mkdir(parents=True, exist_ok=True)
     if _is_complete(bundle, seed):
         return bundle

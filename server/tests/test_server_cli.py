@@ -42,6 +42,7 @@ def test_help_does_not_import_torch_or_fastapi() -> None:
         (["--precision", "fp8"], "--precision (VOICE_SERVER_PRECISION): Input should be"),
         (["--device", "tpu"], "--device (VOICE_SERVER_DEVICE): String should match pattern"),
         (["--max-batch-size", "0"], "--max-batch-size (VOICE_SERVER_MAX_BATCH_SIZE)"),
+        (["--demo-size", "huge"], "--demo-size (VOICE_SERVER_DEMO_SIZE): Input should be"),
     ],
 )
 def test_bad_flag_value_exits_2_naming_the_option(console_script, args, expected) -> None:

@@ -40,7 +40,9 @@ async def _default_spec(state: ServerState) -> ModelSpec | None:
     settings = state.settings
     if not settings.demo:
         return spec_from_settings(settings)
-    bundle = await asyncio.to_thread(ensure_demo_bundle, settings.demo_dir, version=settings.demo_version)
+    bundle = await asyncio.to_thread(
+        ensure_demo_bundle, settings.demo_dir, version=settings.demo_version, size=settings.demo_size
+    )
     log.warning(DEMO_NOTICE, extra={"folder": str(bundle.folder)})
     if settings.speakers_file is None:
         state.speakers.use_file(bundle.speakers_file)

@@ -57,6 +57,11 @@ class ServerSettings(BaseSettings):
         "v2",
         description="Model version of the --demo weights (v2ProPlus: with a speaker-verification model).",
     )
+    demo_size: Literal["small", "release"] = Field(
+        "small",
+        description="Sizes of the --demo weights: small (fast, for tests) or release (GPT and SoVITS "
+        "at the official sizes, a few hundred MB written once: the real compute profile).",
+    )
     model_dir: Path | None = Field(None, description="Folder holding the weights; relative paths start here.")
     gpt_weights: Path | None = Field(None, description="GPT (text-to-semantic) checkpoint, .ckpt.")
     sovits_weights: Path | None = Field(None, description="SoVITS checkpoint, .pth.")
