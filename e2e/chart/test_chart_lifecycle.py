@@ -73,8 +73,9 @@ def test_rendered_manifests_pass_server_side_dry_run(
         str(CHART / "ci" / f"{scenario}-values.yaml"),
     ).stdout
     documents = [d for d in yaml.safe_load_all(rendered) if d]
-    # ServiceMonitor needs the Prometheus Operator's CRD, which this cluster does not serve.
-    checkable = [d for d in documents if d["kind"] != "ServiceMonitor"]
+    # ServiceMonitor and PrometheusRule need the Prometheus Operator's CRDs, which this cluster
+    # does not serve.
+    checkable = [d for d in documents if d["kind"] not in ("ServiceMonitor", "PrometheusRule")]
     for doc in checkable:
         if doc["metadata"].get("namespace") not in (None, namespace):
             doc["metadata"]["namespace"] = namespace  # watched namespaces of the scenario do not exist here

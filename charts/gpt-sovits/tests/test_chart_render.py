@@ -109,7 +109,8 @@ def test_rbac_grants_no_wildcards_and_nothing_on_secrets(render: Render, values:
 
 def test_full_scenario_renders_each_optional_object(render: Render) -> None:
     manifests = render(CHART / "ci" / "full-values.yaml")
-    for kind in ("ServiceMonitor", "NetworkPolicy", "ClusterKopfPeering", "VoiceService", "Pod"):
+    optional = ("ServiceMonitor", "PrometheusRule", "NetworkPolicy", "ClusterKopfPeering", "VoiceService")
+    for kind in (*optional, "Pod"):
         assert find(manifests, kind), kind
     (deployment,) = find(manifests, "Deployment")
     assert _env(deployment)["VOICE_OPERATOR_STANDALONE"] == "false"

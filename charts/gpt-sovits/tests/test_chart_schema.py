@@ -15,6 +15,7 @@ from chart_helpers import CHART, KUBE_VERSION, run_helm
         ("operator.watchNamespaces[0]=Not_Valid", "watchNamespaces"),
         ("operator.image.digest=md5:abc", "digest"),
         ("serviceMonitor.interval=soon", "interval"),
+        ("prometheusRule.enabled=sometimes", "enabled"),
         ("surprise=1", "surprise"),
     ],
 )
