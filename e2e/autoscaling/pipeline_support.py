@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from e2e.cluster import processes
 
 
 @dataclass
@@ -48,3 +53,29 @@ class DemoServer:
                 return int(response.status)
         except urllib.error.HTTPError as err:
             return int(err.code)
+
+
+@contextmanager
+def demo_server_running(folder: Path, *server_args: str, ready_s: float = 300.0) -> Iterator[DemoServer]:
+    """A ready demo server on the host (small random weights, no download), stopped on exit.
+
+    ``server_args`` are more ``voice_server`` flags, e.g. ``--max-queue 1`` for a small capacity.
+    """
+    port = processes.free_port()
+    log = folder / "server.log"
+    argv = [
+        sys.executable, "-m", "voice_server", "--demo", "--host", "127.0.0.1", "--port", str(port),
+        "--torch-threads", "1", "--log-level", "WARNING", "--drain-delay-s", "0", *server_args,
+    ]  # fmt: skip
+    component = processes.start("demo-server", argv, log)
+    server = DemoServer(port, log)
+
+    def ready() -> bool:
+        with urllib.request.urlopen(f"{server.url}/ready", timeout=2) as response:
+            return int(response.status) == 200
+
+    try:
+        processes.wait_for("ready", ready, ready_s, watch=[component])
+        yield server
+    finally:
+        processes.stop(component, 30)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from e2e.cluster import Cluster
+from e2e.cluster.metrics_pipeline import ALERT_RULES
 from e2e.cluster.processes import pid_alive
 
 pytestmark = pytest.mark.cluster
@@ -46,6 +47,7 @@ def test_up_with_the_pipeline_reuse_restart_without_it_and_down(cluster: Cluster
             assert components[name]["log"] == str(state / "logs" / f"{name}.log")
             assert Path(components[name]["log"]).is_file()
         assert (state / "prometheus" / "prometheus.yml").is_file()
+        assert (state / "prometheus" / ALERT_RULES.name).read_text() == ALERT_RULES.read_text()
         assert "gsv_requests_per_second" in (state / "prometheus-adapter" / "rules.yaml").read_text()
 
         again = _cli("up", *flags, "--metrics-pipeline")

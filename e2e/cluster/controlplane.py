@@ -528,11 +528,18 @@ class LocalControlPlane:
         data_dir = folder / "data"
         shutil.rmtree(data_dir, ignore_errors=True)
         folder.mkdir(parents=True, exist_ok=True)
+        # A copy in the state folder, as for the adapter's rules: the cluster keeps the rules it
+        # started with while the working tree changes.
+        alerts = folder / mp.ALERT_RULES.name
+        alerts.write_text(mp.alert_rules())
         config = folder / "prometheus.yml"
         config.write_text(
             yaml.safe_dump(
                 mp.prometheus_config(
-                    f"https://127.0.0.1:{api_port}", self.pki, node_subnet=self.settings.node_subnet
+                    f"https://127.0.0.1:{api_port}",
+                    self.pki,
+                    node_subnet=self.settings.node_subnet,
+                    rule_files=[alerts],
                 ),
                 sort_keys=False,
             )

@@ -5,7 +5,8 @@ through the local apiserver (``kubernetes_sd_configs`` role ``pod``) with a clie
 the cluster CA, and scrapes those whose ``prometheus.io/scrape|port|path`` annotations ask for it,
 as the operator's server pods do. Every stored series carries ``namespace`` and ``pod`` labels.
 prometheus-adapter serves ``custom.metrics.k8s.io`` with the rules the Helm chart renders, and is
-registered through the aggregation layer the way metrics-server is.
+registered through the aggregation layer the way metrics-server is. Prometheus evaluates the
+chart's alert rules, the plain rule file users load with ``rule_files``.
 
 Only addresses that exist on this machine are scraped: kwok gives its pods made-up addresses from
 the pod range, so a pod is a target only when its IP is on loopback (a ``hostNetwork`` pod on a
@@ -20,6 +21,7 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,8 @@ Manifest = dict[str, Any]
 CHART_DIR = Path(__file__).resolve().parents[2] / "charts" / "gpt-sovits"
 ADAPTER_RULES_TEMPLATE = "templates/prometheus-adapter-configmap.yaml"
 ADAPTER_RULES_KEY = "config.yaml"
+# The chart's alerts as a plain rule file; templates/prometheusrule.yaml wraps the same file.
+ALERT_RULES = CHART_DIR / "rules" / "gpt-sovits-alerts.yaml"
 ADAPTER_NAME = "prometheus-adapter"
 ADAPTER_NAMESPACE = manifests.METRICS_SERVER_NAMESPACE
 CUSTOM_METRICS_GROUP = "custom.metrics.k8s.io"
@@ -113,8 +117,13 @@ def pod_relabel_configs(local_ips: str) -> list[dict[str, Any]]:
     ]
 
 
-def prometheus_config(api_server: str, pki: Pki, *, node_subnet: str) -> Manifest:
-    """prometheus.yml: one job that finds pods through the apiserver and scrapes annotated ones."""
+def prometheus_config(
+    api_server: str, pki: Pki, *, node_subnet: str, rule_files: Sequence[Path] = ()
+) -> Manifest:
+    """prometheus.yml: one job that finds pods through the apiserver and scrapes annotated ones.
+
+    ``rule_files`` are evaluated every scrape interval, so an alert's ``for`` is what delays it.
+    """
     tls = {
         "ca_file": str(pki.crt("ca")),
         "cert_file": str(pki.crt(PROMETHEUS_CERT)),
@@ -123,6 +132,7 @@ def prometheus_config(api_server: str, pki: Pki, *, node_subnet: str) -> Manifes
     local_ips = f"{_LOOPBACK_IP}|{subnet_regex(node_subnet)}"
     return {
         "global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": SCRAPE_INTERVAL},
+        "rule_files": [str(path) for path in rule_files],
         "scrape_configs": [
             {
                 "job_name": POD_JOB,
@@ -192,6 +202,21 @@ def render_adapter_rules(helm: Path, chart: Path = CHART_DIR) -> str:
             if isinstance(rules, str) and rules.strip():
                 return rules
     raise MetricsPipelineError(f"{ADAPTER_RULES_TEMPLATE} rendered no ConfigMap with {ADAPTER_RULES_KEY}")
+
+
+def alert_rules(path: Path = ALERT_RULES) -> str:
+    """The text of the chart's alert rule file, checked to hold rule groups.
+
+    Prometheus would refuse to start on a broken file too, but with an error in its log only.
+    """
+    try:
+        text = path.read_text()
+        groups = yaml.safe_load(text).get("groups")
+    except (OSError, yaml.YAMLError, AttributeError) as err:
+        raise MetricsPipelineError(f"the chart's alert rules {path} cannot be read: {err}") from err
+    if not isinstance(groups, list) or not groups:
+        raise MetricsPipelineError(f"the chart's alert rules {path} hold no rule groups")
+    return text
 
 
 def adapter_argv(

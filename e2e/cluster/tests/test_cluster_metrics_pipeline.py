@@ -74,6 +74,42 @@ def test_only_addresses_on_this_machine_are_scraped(tmp_path: Path) -> None:
         assert not allowed.match(address), address
 
 
+def test_prometheus_evaluates_the_rule_files_it_is_given(tmp_path: Path) -> None:
+    rules = tmp_path / "alerts.yaml"
+    config = mp.prometheus_config(
+        "https://127.0.0.1:6443", Pki(tmp_path), node_subnet="10.123.0.0/24", rule_files=[rules]
+    )
+    assert config["rule_files"] == [str(rules)]
+    # Rules are evaluated as often as pods are scraped: an alert's `for` is what delays it.
+    intervals = config["global"]
+    assert intervals["evaluation_interval"] == intervals["scrape_interval"] == mp.SCRAPE_INTERVAL
+    bare = mp.prometheus_config("https://127.0.0.1:6443", Pki(tmp_path), node_subnet="10.123.0.0/24")
+    assert bare["rule_files"] == []
+
+
+def test_the_alert_rules_are_the_charts_plain_rule_file() -> None:
+    text = mp.alert_rules()
+    assert text == (mp.CHART_DIR / "rules" / "gpt-sovits-alerts.yaml").read_text()
+    alerts = {rule["alert"] for group in yaml.safe_load(text)["groups"] for rule in group["rules"]}
+    assert "GptSovitsSaturated" in alerts
+    # The chart's PrometheusRule wraps this same file, so both load the same rules.
+    template = (mp.CHART_DIR / "templates" / "prometheusrule.yaml").read_text()
+    assert f'.Files.Get "{mp.ALERT_RULES.relative_to(mp.CHART_DIR)}"' in template
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [(None, "cannot be read"), ("groups: [\n", "cannot be read"), ("rules: []\n", "no rule groups")],
+    ids=["missing", "not-yaml", "no-groups"],
+)
+def test_an_unusable_alert_rule_file_is_an_error(tmp_path: Path, text: str | None, message: str) -> None:
+    path = tmp_path / "alerts.yaml"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(mp.MetricsPipelineError, match=message):
+        mp.alert_rules(path)
+
+
 def test_prometheus_may_only_read_what_discovery_needs() -> None:
     role, binding = mp.prometheus_rbac()
     verbs = {verb for rule in role["rules"] for verb in rule["verbs"]}
