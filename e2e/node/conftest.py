@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from e2e.cluster import Cluster
+from e2e.cluster import Cluster, ClusterSettings
 from e2e.cluster.controlplane import LocalControlPlane
+from e2e.cluster.metrics_pipeline import CUSTOM_METRICS_VERSIONS, api_service_name
 from e2e.demo_node import demo_model_folder
 from e2e.node.node_support import (
     CHART,
@@ -25,6 +26,23 @@ from e2e.node.node_support import (
     get_json,
     helm,
 )
+
+# The autoscaling tests need the metrics pipeline too (`make test` turns it on with the node).
+collect_ignore = [] if ClusterSettings().metrics_pipeline else ["test_node_autoscaling.py"]
+
+
+@pytest.fixture(scope="session")
+def custom_metrics(cluster: Cluster, real_node: LocalControlPlane) -> None:
+    """The session cluster serves custom.metrics.k8s.io (its prometheus-adapter is registered)."""
+    if ClusterSettings().use_existing:
+        pytest.skip("a given cluster: its custom metrics adapter is not this project's")
+    for version in CUSTOM_METRICS_VERSIONS:
+        available = cluster.kubectl(
+            "get", "apiservice", api_service_name(version),
+            "-o", 'jsonpath={.status.conditions[?(@.type=="Available")].status}', check=False,
+        )  # fmt: skip
+        # The opt-in started the pipeline with the session's cluster: unavailable, it is broken.
+        assert available.stdout.strip() == "True", f"{api_service_name(version)}: {available.stderr}"
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,6 @@ import subprocess
 import tarfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -101,19 +99,6 @@ def condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
         if cond.get("type") == kind:
             return dict(cond)
     return {}
-
-
-def post_tts(base_url: str, text: str, timeout_s: float = 300) -> tuple[int, bytes, str]:
-    """``POST /api/v1/tts`` for the demo speaker; (status, body, content type)."""
-    body = json.dumps({"text": text, "speaker_id": "demo", "language": "en", "seed": 1}).encode()
-    request = urllib.request.Request(
-        f"{base_url}/api/v1/tts", data=body, method="POST", headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
-            return int(response.status), response.read(), response.headers.get("Content-Type", "")
-    except urllib.error.HTTPError as err:
-        return int(err.code), err.read(), err.headers.get("Content-Type", "")
 
 
 def decode_wav(data: bytes) -> tuple[int, int]:

@@ -16,6 +16,7 @@ from e2e.cluster import Cluster
 from e2e.cluster.controlplane import LocalControlPlane
 from e2e.cluster.node import NODE_NAME
 from e2e.demo_node import node_voice_spec
+from e2e.load import post_tts
 from e2e.node.node_support import (
     OPERATOR_IMAGE,
     apply_voice,
@@ -25,7 +26,6 @@ from e2e.node.node_support import (
     get_json,
     json_lines,
     model_archive,
-    post_tts,
     ready_pod,
     service_url,
     wait_for,
