@@ -50,6 +50,7 @@ from e2e.demo_node import (
     operator_pod_values,
     service_url,
     voice_manifest,
+    watch_autoscaling,
 )
 from gsv_common.settings_cli import document_env_vars, load_settings_or_exit
 
@@ -100,6 +101,12 @@ class DemoSettings(BaseSettings):
         None,
         description="Run the images as pods on the local cluster's real node (default: where the host "
         "can run one and both images are built); false simulates the pods instead.",
+    )
+    autoscale: bool = Field(
+        False,
+        description="After the speech, turn autoscaling on, drive load through the Service and print "
+        "the per-pod requests per second, the HPA's desired replicas and the pods as it scales out and "
+        "back (real node and the metrics pipeline: Prometheus and prometheus-adapter, built on first use).",
     )
     timeout_s: float = Field(240.0, gt=0, le=3600, description="Longest wait for each step.")
     resync_interval_s: float = Field(
@@ -464,7 +471,8 @@ def run_node_demo(
     try:
         models = demo_model_folder(work_dir / "models")
         tell_cluster(f"kubectl apply: VoiceService {VOICE_NAME}, its model from hostPath {models}")
-        cluster.kubectl("apply", "-f", "-", input=json.dumps(voice_manifest(settings.namespace, models)))
+        manifest = voice_manifest(settings.namespace, models, autoscaling=settings.autoscale)
+        cluster.kubectl("apply", "-f", "-", input=json.dumps(manifest))
         voice = watch_until_ready(cluster, settings.namespace, VOICE_NAME, settings.timeout_s, tell_cluster)
         table = cluster.kubectl("get", "vsvc,pods", "-n", settings.namespace, "-o", "wide").stdout
         tell_cluster(f"$ kubectl get vsvc,pods -n {settings.namespace} -o wide\n{table}")
@@ -488,6 +496,10 @@ def run_node_demo(
             f"decoded {wav.path}: {wav.duration_s:.2f} s at {wav.sample_rate} Hz, "
             f"{wav.channels} channel(s), peak {wav.peak:.2f}"
         )
+        if settings.autoscale:
+            tell_scale = console.teller("autoscale")
+            summary = watch_autoscaling(cluster, settings.namespace, tell_scale, settings.timeout_s * 2)
+            tell_scale(summary)
     finally:
         if remove:
             tell_cluster(f"deleting VoiceService {VOICE_NAME}, then helm uninstall {settings.release}")
@@ -570,7 +582,12 @@ def main(argv: list[str] | None = None) -> int:
     started_plane: LocalControlPlane | None = None
     try:
         real_node, why = on_real_node(settings, cluster_settings)
-        cluster_settings = cluster_settings.model_copy(update={"real_node": real_node})
+        if settings.autoscale and not real_node:
+            raise DemoError(f"--autoscale needs the real node: {why}")
+        pipeline = settings.autoscale or cluster_settings.metrics_pipeline
+        cluster_settings = cluster_settings.model_copy(
+            update={"real_node": real_node, "metrics_pipeline": pipeline}
+        )
         toolset = ensure_built(cluster_settings, tell)
         plane = LocalControlPlane(cluster_settings, toolset, tell)
         reused = bool(plane.status()["api_ready"])
@@ -580,6 +597,11 @@ def main(argv: list[str] | None = None) -> int:
             why = "the running control plane " + ("has" if real_node else "has no") + " real node"
             cluster_settings = cluster_settings.model_copy(update={"real_node": real_node})
             plane = LocalControlPlane(cluster_settings, toolset, tell)
+        if reused and settings.autoscale and not plane.status()["metrics_pipeline"]:
+            raise DemoError(
+                f"--autoscale: the running control plane {cluster_settings.name!r} has no metrics pipeline; "
+                f"stop it (python -m e2e.cluster down{_name_flag(settings)}) and run the demo again"
+            )
         cluster = plane.up()
         started_plane = None if reused else plane
         how = "reused" if reused else "started"

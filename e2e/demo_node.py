@@ -19,9 +19,33 @@ from e2e.cluster import Cluster
 from e2e.cluster.controlplane import LocalControlPlane
 from e2e.cluster.node_config import ON_REAL_NODE
 from e2e.cluster.node_images import OPERATOR_IMAGE, SERVER_IMAGE
+from e2e.load import LoadLoop, same_sentence
+from e2e.scaling import ScaleWatch
 from gpt_sovits.demo import DEMO_PROMPT_LANGUAGE, DEMO_PROMPT_TEXT, ensure_demo_bundle
 
 VOICE_NAME = "demo"
+# `--autoscale`: a per-pod target this 2-core machine exceeds with cheap (cache-hit) requests, and a
+# short scale-down window, both set through the VoiceService as a user would.
+AUTOSCALING = {
+    "enabled": True,
+    "minReplicas": 1,
+    "maxReplicas": 2,
+    "targetRequestsPerSecond": 1,
+    "behavior": {
+        "scaleDown": {
+            "stabilizationWindowSeconds": 10,
+            "policies": [{"type": "Pods", "value": 1, "periodSeconds": 5}],
+        },
+        "scaleUp": {"stabilizationWindowSeconds": 0},
+    },
+}
+# The CRD's default CPU target, which AUTOSCALING leaves as it is.
+_CPU_TARGET = 70
+# Requests from each of the load's clients, at most this often (about 4 per second in all).
+_LOAD_INTERVAL_S = 0.5
+_LOAD_CLIENTS = 2
+# Load keeps running this long once the new pod takes part, so both pods' rates show.
+_SPREAD_HOLD_S = 20.0
 
 
 def node_voice_spec(source: dict[str, Any], *, replicas: int = 1) -> dict[str, Any]:
@@ -84,11 +108,41 @@ def load_images(plane: LocalControlPlane, say: Callable[[str], None]) -> None:
     say(f"{OPERATOR_IMAGE} and {SERVER_IMAGE} in the node's containerd ({time.monotonic() - started:.0f}s)")
 
 
-def voice_manifest(namespace: str, models: Path) -> dict[str, Any]:
+def voice_manifest(namespace: str, models: Path, *, autoscaling: bool = False) -> dict[str, Any]:
     """The demo VoiceService for the real node, its model read from ``models`` on the node."""
+    spec = node_voice_spec({"hostPath": {"path": str(models)}})
+    if autoscaling:
+        spec["autoscaling"] = AUTOSCALING
+        # Half a core per pod: the load's cheap requests stay far below the CPU target.
+        spec["resources"]["requests"]["cpu"] = "500m"
     return {
         "apiVersion": "voice.gpt-sovits.io/v1alpha1",
         "kind": "VoiceService",
         "metadata": {"name": VOICE_NAME, "namespace": namespace},
-        "spec": node_voice_spec({"hostPath": {"path": str(models)}}),
+        "spec": spec,
     }
+
+
+def watch_autoscaling(cluster: Cluster, namespace: str, say: Callable[[str], None], timeout_s: float) -> str:
+    """Drive load through the Service and tell what the autoscaler does until it scales back in.
+
+    Every few seconds one line: each pod's requests per second as ``custom.metrics.k8s.io`` serves
+    them, the HPA's desired replicas (and CPU), the pods Ready. Returns the one-line summary.
+    """
+    watch = ScaleWatch(cluster, namespace, VOICE_NAME, say, poll_s=3.0)
+    say("waiting for the HPA to read one idle pod (its start's CPU must have passed)")
+    watch.wait_idle(_CPU_TARGET, timeout_s)
+    url = service_url(cluster, namespace, VOICE_NAME)
+    say(f"load: {_LOAD_CLIENTS} clients through {url}, a request each every {_LOAD_INTERVAL_S}s (cache hits)")
+    watch.restart()
+    timeline = watch.timeline
+    with LoadLoop(url, clients=_LOAD_CLIENTS, text=same_sentence, interval_s=_LOAD_INTERVAL_S) as load:
+        watch.until(lambda v: len(v.ready_pods) >= 2, "a second Ready pod", timeout_s)
+        watch.until(lambda v: timeline.spread is not None, "the new pod's share of the load", timeout_s)
+        hold_until = time.monotonic() + _SPREAD_HOLD_S
+        watch.until(lambda v: time.monotonic() >= hold_until, "both pods serving", _SPREAD_HOLD_S + 30)
+    timeline.stop_load(time.monotonic())
+    failed = len(load.failures())
+    say(f"load stopped: {len(load.outcomes)} requests, {failed} failed; waiting for the scale-in")
+    watch.until(lambda v: timeline.scaled_in is not None, "the scale-in to one pod", timeout_s)
+    return timeline.summary()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,3 +174,46 @@ class ScaleTimeline:
             f"{secs(self.decided)}, new pod Ready {secs(self.new_pod_ready)}, load spread "
             f"{secs(self.spread)} after the load started; scale-in {secs(scale_in)} after it stopped"
         )
+
+
+class ScaleWatch:
+    """Looks at one voice's autoscaling every ``poll_s``, feeding a timeline and telling each view."""
+
+    def __init__(
+        self, cluster: Cluster, namespace: str, voice: str, say: Callable[[str], None], poll_s: float = 2.0
+    ) -> None:
+        self.cluster, self.namespace, self.voice = cluster, namespace, voice
+        self._say, self._poll_s = say, poll_s
+        first = look(cluster, namespace, voice)
+        self.timeline = ScaleTimeline(time.monotonic(), from_replicas=1, first_pods=frozenset(first.pods))
+
+    def until(self, done: Callable[[ScaleView], bool], what: str, timeout_s: float) -> ScaleView:
+        """Look until ``done(view)``; TimeoutError naming ``what`` after ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            view = look(self.cluster, self.namespace, self.voice)
+            self.timeline.observe(view)
+            self._say(f"{view.at - self.timeline.load_started:6.1f}s  {view.line()}")
+            if done(view):
+                return view
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+            time.sleep(self._poll_s)
+
+    def restart(self) -> None:
+        """Count times from now (the load starts) with the pods that run now as the first ones."""
+        first = look(self.cluster, self.namespace, self.voice)
+        self.timeline = ScaleTimeline(time.monotonic(), from_replicas=1, first_pods=frozenset(first.pods))
+
+    def wait_idle(self, target_cpu: int, timeout_s: float) -> ScaleView:
+        """Until the HPA reads one pod below ``target_cpu``: the start's own CPU (model load) has passed.
+
+        A pod's first CPU samples include its model load; before the load starts they must have left
+        the HPA's view, or a scale-out could be the start's doing rather than the load's.
+        """
+
+        def calm(view: ScaleView) -> bool:
+            one = view.current == 1 and len(view.pods) == 1
+            return one and view.hpa_cpu is not None and view.hpa_cpu < target_cpu
+
+        return self.until(calm, "one idle pod before the load", timeout_s)

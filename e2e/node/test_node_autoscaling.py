@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +25,8 @@ from e2e.cluster import Cluster
 from e2e.cluster.node import NODE_NAME
 from e2e.demo_node import node_voice_spec
 from e2e.load import LoadLoop, new_sentence, same_sentence
-from e2e.node.node_support import apply_voice, condition, get_json, service_url, wait_for, wait_voice_ready
-from e2e.scaling import RPS_METRIC, ScaleTimeline, ScaleView, look, rescale_reasons
+from e2e.node.node_support import apply_voice, condition, get_json, service_url, wait_voice_ready
+from e2e.scaling import RPS_METRIC, ScaleTimeline, ScaleWatch, rescale_reasons
 
 pytestmark = pytest.mark.cluster
 
@@ -44,7 +43,6 @@ BEHAVIOR = {
 SCALE_OUT_TIMEOUT_S = 420
 # The adapter's rate window (the chart's default, 1m) plus the stabilization window and slack.
 SCALE_IN_TIMEOUT_S = 240
-_POLL_S = 2.0
 # How long load keeps running once the new pod takes part, to see how it spreads.
 SPREAD_WINDOW_S = 15
 
@@ -75,42 +73,9 @@ def _pod_counter(pod: dict[str, Any], port: int = 8000) -> float:
     return sum(values)
 
 
-class Watch:
-    """Looks at one voice's autoscaling every few seconds, feeding a timeline and printing each view."""
-
-    def __init__(self, cluster: Cluster, namespace: str, voice: str) -> None:
-        self.cluster, self.namespace, self.voice = cluster, namespace, voice
-        first = look(cluster, namespace, voice)
-        self.timeline = ScaleTimeline(time.monotonic(), from_replicas=1, first_pods=frozenset(first.pods))
-
-    def until(self, done: Callable[[ScaleView], bool], what: str, timeout_s: float) -> ScaleView:
-        def step() -> ScaleView | None:
-            view = look(self.cluster, self.namespace, self.voice)
-            self.timeline.observe(view)
-            print(f"{view.at - self.timeline.load_started:6.1f}s  {view.line()}")
-            return view if done(view) else None
-
-        found: ScaleView = wait_for(step, what, timeout_s, _POLL_S)
-        return found
-
-    def live_pods(self) -> list[dict[str, Any]]:
-        selector = f"app.kubernetes.io/instance={self.voice}"
-        pods = get_json(self.cluster, "pods", "-n", self.namespace, "-l", selector)["items"]
-        return [p for p in pods if not p["metadata"].get("deletionTimestamp")]
-
-
-def _idle(cluster: Cluster, namespace: str, voice: str, target_cpu: int) -> None:
-    """Wait until the HPA reads one idle pod: the start's own CPU (model load, warm-up) has passed."""
-
-    def calm(view: ScaleView) -> bool:
-        return (
-            view.current == 1
-            and len(view.pods) == 1
-            and view.hpa_cpu is not None
-            and view.hpa_cpu < target_cpu
-        )
-
-    Watch(cluster, namespace, voice).until(calm, "one idle pod before the load", SCALE_IN_TIMEOUT_S)
+def _live_pods(cluster: Cluster, namespace: str, voice: str) -> list[dict[str, Any]]:
+    pods = get_json(cluster, "pods", "-n", namespace, "-l", f"app.kubernetes.io/instance={voice}")["items"]
+    return [p for p in pods if not p["metadata"].get("deletionTimestamp")]
 
 
 def _scale_out_and_in(
@@ -120,12 +85,12 @@ def _scale_out_and_in(
 
     Returns the timeline and the new pod's share of the requests served while both were Ready.
     """
-    watch = Watch(cluster, namespace, voice)
+    watch = ScaleWatch(cluster, namespace, voice, print)
     timeline = watch.timeline
     with load:
         watch.until(lambda v: v.desired >= 2, "the HPA to want 2 pods", SCALE_OUT_TIMEOUT_S)
         watch.until(lambda v: len(v.ready_pods) >= 2, "2 Ready pods", SCALE_OUT_TIMEOUT_S)
-        pods = watch.live_pods()
+        pods = _live_pods(cluster, namespace, voice)
         before = {p["metadata"]["name"]: _pod_counter(p) for p in pods}
         watch.until(lambda v: timeline.spread is not None, "the new pod's rate in custom.metrics", 120)
         time.sleep(SPREAD_WINDOW_S)
@@ -168,7 +133,7 @@ def test_requests_per_second_scale_a_voice_out_to_a_second_pod_and_back(
         cluster, voice_namespace, voice, _autoscaled(demo_models, cpu="500m", target_cpu=100, target_rps=1)
     )
     wait_voice_ready(cluster, voice_namespace, voice)
-    _idle(cluster, voice_namespace, voice, target_cpu=100)
+    ScaleWatch(cluster, voice_namespace, voice, print).wait_idle(100, SCALE_IN_TIMEOUT_S)
     hpa = get_json(cluster, "hpa", voice, "-n", voice_namespace)
     assert hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 10
     assert hpa["spec"]["metrics"][1]["pods"]["metric"]["name"] == RPS_METRIC
@@ -200,7 +165,7 @@ def test_real_container_cpu_at_seventy_percent_scales_a_voice_out_and_back(
     # The usage is the container's own, measured by the real node's kubelet: no kwok annotation.
     assert pod["spec"]["nodeName"] == NODE_NAME
     assert not any(key.startswith("kwok.x-k8s.io/") for key in pod["metadata"].get("annotations") or {})
-    _idle(cluster, voice_namespace, voice, target_cpu=70)
+    ScaleWatch(cluster, voice_namespace, voice, print).wait_idle(70, SCALE_IN_TIMEOUT_S)
     url = service_url(cluster, voice_namespace, voice)
     load = LoadLoop(url, clients=2, text=new_sentence)
     timeline, share = _scale_out_and_in(
