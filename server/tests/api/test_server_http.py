@@ -59,6 +59,9 @@ def test_synthesis_counter_leaves_out_probes_scrapes_and_refusals(
     # The HTTP counter still sees everything.
     assert metric_value(text, 'gsv_requests_total{route="/ready",status="503"}') == 1
     assert metric_value(text, 'gsv_requests_total{route="/api/v1/tts",status="422"}') == 1
+    # Probes and scrapes are counted but never timed: they would pull the latency quantiles down.
+    for path in ("/health", "/ready", "/startup", "/metrics"):
+        assert f'gsv_request_latency_seconds_count{{route="{path}"}}' not in text
 
 
 def test_request_id_is_echoed_or_generated(serve, client: httpx.Client) -> None:

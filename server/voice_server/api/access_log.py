@@ -27,7 +27,7 @@ from voice_server.synthesis import StreamAbortedError, SynthesisReport
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 # Probes and scrapes: counted, but neither timed nor logged (they would drown the log).
-_QUIET_ROUTES = frozenset({"/metrics", "/health", "/ready"})
+_QUIET_ROUTES = frozenset({"/metrics", "/health", "/ready", "/startup"})
 log = logging.getLogger("voice_server.access")
 # Where a request's synthesis report waits for its log line (this module's own scope keys).
 _REPORT_KEY = "gsv.synthesis_report"
