@@ -16,7 +16,7 @@ NODE ?= $(shell [ "$$(id -u)" = 0 ] && [ "$$(uname -s)" = Linux ] && echo 1 || e
 
 .PHONY: help venv system-deps node-deps demo images test lint fmt typecheck unit \
         test-common test-model test-text test-server test-operator test-cluster test-chart test-e2e-node \
-        node-images test-e2e-metrics
+        node-images test-autoscaling
 
 help: ## List the targets.
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -105,9 +105,10 @@ images: ## Build docker/'s images with buildah, no Docker engine needed (IMAGES=
 	fi
 
 # With NODE=1 `make test` also builds both images and runs the real-node tests (e2e/node) in the
-# same session; with NODE=0 they are not collected.
+# same session; with NODE=0 they are not collected. The session cluster always runs the metrics
+# pipeline (Prometheus and prometheus-adapter, built from Go modules once: about 13 minutes cold).
 test: system-deps lint typecheck $(if $(filter 1,$(NODE)),node-deps node-images) ## Everything: lint, type checks and the whole test suite.
-	GSV_E2E_REAL_NODE=$(NODE) $(PYTEST) $(PYTEST_ARGS)
+	GSV_E2E_REAL_NODE=$(NODE) GSV_E2E_METRICS_PIPELINE=1 $(PYTEST) $(PYTEST_ARGS)
 
 node-images: ## Both images, built (cached by their inputs) for the real node's tests.
 	$(MAKE) images IMAGES="operator server"
@@ -147,12 +148,14 @@ test-cluster: venv ## The local Kubernetes control plane itself.
 # a pod, VoiceServices' server pods answering through their Service, failures named in status, a
 # rolling update under load.
 test-e2e-node: venv node-deps node-images ## The images running as pods on the local cluster's real node.
-	GSV_E2E_REAL_NODE=1 $(PYTEST) e2e/node $(PYTEST_ARGS)
+	GSV_E2E_REAL_NODE=1 GSV_E2E_METRICS_PIPELINE=1 $(PYTEST) e2e/node $(PYTEST_ARGS)
 
-# The metrics pipeline of the autoscaling loop (Prometheus and prometheus-adapter built from Go
-# modules, about 13 minutes cold). Not yet part of `make test`.
-test-e2e-metrics: venv ## Prometheus scraping pods, prometheus-adapter on the chart's rules, an HPA on it.
-	GSV_E2E_METRICS_PIPELINE=1 $(PYTEST) e2e/autoscaling $(PYTEST_ARGS)
+# The autoscaling loop: Prometheus and prometheus-adapter (built from Go modules, about 13 minutes
+# cold) on the chart's rules, alerts and dashboard queries; where a real node runs (NODE=1), real
+# pods scaling out on requests per second and on CPU, and back.
+test-autoscaling: venv $(if $(filter 1,$(NODE)),node-deps node-images) ## Load -> Prometheus -> adapter -> HPA -> more pods, and back.
+	GSV_E2E_REAL_NODE=$(NODE) GSV_E2E_METRICS_PIPELINE=1 $(PYTEST) e2e/autoscaling \
+	  $(if $(filter 1,$(NODE)),e2e/node/test_node_autoscaling.py) $(PYTEST_ARGS)
 
 test-chart: venv system-deps ## Helm chart, images and compose files.
 	$(PYTEST) charts/gpt-sovits/tests docker/tests $(PYTEST_ARGS)

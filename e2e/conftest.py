@@ -36,10 +36,18 @@ _SESSION_PREFIX = "pytest-"
 # The real node's tests need its images built first, which `make test` does where a node can run
 # (root, Linux) before it sets GSV_E2E_REAL_NODE=1: without it they are not collected.
 _REAL_NODE_WANTED = ClusterSettings().real_node
+# The metrics pipeline (Prometheus and prometheus-adapter, built from Go on first use) is what the
+# autoscaling tests need; `make test` turns it on.
+_PIPELINE_WANTED = ClusterSettings().metrics_pipeline
 collect_ignore = [] if _REAL_NODE_WANTED else ["node"]
-# The opt-in is for the session's cluster only: clusters that tests start themselves (the CLI in a
-# subprocess, ClusterSettings() in a test) must not each try to run the host's one real node.
+if not _PIPELINE_WANTED:
+    collect_ignore += ["autoscaling", "node/test_node_autoscaling.py"]
+# The opt-ins are for the session's cluster only: clusters that tests start themselves (the CLI in
+# a subprocess, ClusterSettings() in a test) must not each try to run the host's one real node, nor
+# each start a Prometheus.
 os.environ.pop("GSV_E2E_REAL_NODE", None)
+os.environ.pop("GSV_E2E_METRICS_PIPELINE", None)
+_SESSION_OPT_INS = {"real_node": _REAL_NODE_WANTED, "metrics_pipeline": _PIPELINE_WANTED}
 
 
 def _say(config: pytest.Config, message: str) -> None:
@@ -92,7 +100,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     A cold build takes far longer than one test's timeout, so it must not happen inside a fixture.
     A failure is kept and raised by the ``cluster`` fixture: only the tests that need it fail.
     """
-    settings = ClusterSettings()
+    settings = ClusterSettings().model_copy(update=_SESSION_OPT_INS)
     wanted = any("cluster" in getattr(item, "fixturenames", ()) for item in session.items)
     if not wanted or settings.use_existing:
         return
@@ -108,7 +116,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     """A running cluster for the whole session; KUBECONFIG points at it while tests run."""
     config = request.config
-    settings = ClusterSettings().model_copy(update={"real_node": _REAL_NODE_WANTED})
+    settings = ClusterSettings().model_copy(update=_SESSION_OPT_INS)
     previous = os.environ.get("KUBECONFIG")
     plane: LocalControlPlane | None = None
     if settings.use_existing:

@@ -11,6 +11,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -86,6 +87,7 @@ class LoadLoop:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(clients)]
+        self.started = time.monotonic()
 
     def _run(self, client: int) -> None:
         sent = 0
@@ -108,12 +110,18 @@ class LoadLoop:
         with self._lock:
             return [o for o in self.outcomes if o.status != 200]
 
+    def statuses(self) -> dict[int, int]:
+        """How many requests ended with each status (0: no answer)."""
+        with self._lock:
+            return dict(Counter(o.status for o in self.outcomes))
+
     def count(self, since: float = 0.0) -> int:
         """Requests that ended at or after ``since``."""
         with self._lock:
             return sum(1 for o in self.outcomes if o.at >= since)
 
     def start(self) -> LoadLoop:
+        self.started = time.monotonic()
         for thread in self._threads:
             thread.start()
         return self

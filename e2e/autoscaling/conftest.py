@@ -1,27 +1,20 @@
 """Fixtures of the metrics-pipeline tests: Prometheus' URL, a demo server, a namespace for the module.
 
-The tests need the session cluster to run the metrics pipeline (Prometheus and prometheus-adapter),
-which is opt-in: without ``GSV_E2E_METRICS_PIPELINE=1`` they are not collected, so ``make test``
-neither builds the adapter nor needs Debian's prometheus package.
+The tests need the session cluster to run the metrics pipeline (Prometheus and prometheus-adapter,
+built from Go modules on first use): ``GSV_E2E_METRICS_PIPELINE=1``, which ``make test`` and
+``make test-autoscaling`` set; without it e2e/conftest.py does not collect them.
 """
 
 from __future__ import annotations
 
 import secrets
-import sys
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
-from e2e.autoscaling.pipeline_support import DemoServer, Prometheus
-from e2e.cluster import Cluster, ClusterSettings, processes
+from e2e.autoscaling.pipeline_support import DemoServer, Prometheus, demo_server_running
+from e2e.cluster import Cluster, ClusterSettings
 from e2e.cluster.metrics_pipeline import MetricsPipelineError, prometheus_url
-from e2e.cluster.processes import free_port
-
-collect_ignore_glob = [] if ClusterSettings().metrics_pipeline else ["test_*.py"]
-
-_SERVER_READY_S = 300.0
 
 
 @pytest.fixture(scope="session")
@@ -39,24 +32,8 @@ def prometheus(cluster: Cluster) -> Prometheus:
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     """A ready demo server on the host (small random weights, no download)."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    argv = [
-        sys.executable, "-m", "voice_server", "--demo", "--host", "127.0.0.1", "--port", str(port),
-        "--torch-threads", "1", "--log-level", "WARNING", "--drain-delay-s", "0",
-    ]  # fmt: skip
-    component = processes.start("demo-server", argv, log)
-    server = DemoServer(port, log)
-
-    def ready() -> bool:
-        with urllib.request.urlopen(f"{server.url}/ready", timeout=2) as response:
-            return int(response.status) == 200
-
-    try:
-        processes.wait_for("ready", ready, _SERVER_READY_S, watch=[component])
+    with demo_server_running(tmp_path_factory.mktemp("server")) as server:
         yield server
-    finally:
-        processes.stop(component, 30)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from e2e.cluster import processes
+from e2e.load import post_tts
 
 
 @dataclass
@@ -43,16 +43,7 @@ class DemoServer:
 
     def tts(self, text: str) -> int:
         """One synthesis request; returns the HTTP status."""
-        body = json.dumps({"text": text, "speaker_id": "demo", "language": "en", "seed": 1}).encode()
-        request = urllib.request.Request(
-            f"{self.url}/api/v1/tts", data=body, method="POST", headers={"Content-Type": "application/json"}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=120) as response:
-                response.read()
-                return int(response.status)
-        except urllib.error.HTTPError as err:
-            return int(err.code)
+        return post_tts(self.url, text, timeout_s=120)[0]
 
 
 @contextmanager

@@ -15,9 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ from e2e.autoscaling.pipeline_support import DemoServer, Prometheus, demo_server
 from e2e.cluster import Cluster
 from e2e.cluster.metrics_pipeline import ALERT_RULES, CHART_DIR
 from e2e.cluster.processes import wait_for
+from e2e.load import LoadLoop, new_sentence
 
 pytestmark = pytest.mark.cluster
 
@@ -45,46 +44,6 @@ _FIRING_S = 150.0
 # (1-2 s on a busy host), so most requests are refused.
 _CLIENTS = 3
 _PACE_S = 0.3
-# No load sends more than this, whatever a failing test forgets to stop.
-_MAX_REQUESTS = 3000
-
-
-class Overload:
-    """Client threads sending distinct synthesis requests (no cache hits) until stopped."""
-
-    def __init__(self, server: DemoServer) -> None:
-        self.server = server
-        self.statuses: Counter[int] = Counter()
-        self.started = time.monotonic()
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._threads = [
-            threading.Thread(target=self._client, args=(client,), daemon=True) for client in range(_CLIENTS)
-        ]
-
-    def _client(self, client: int) -> None:
-        sent = 0
-        while not self._stop.is_set() and sum(self.statuses.values()) < _MAX_REQUESTS:
-            status = self.server.tts(f"Request {sent} of client {client} asks for new speech.")
-            with self._lock:
-                self.statuses[status] += 1
-            sent += 1
-            self._stop.wait(_PACE_S)
-
-    def __enter__(self) -> Overload:
-        self.started = time.monotonic()
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=150)
-
-    def counts(self) -> dict[int, int]:
-        with self._lock:
-            return dict(self.statuses)
 
 
 @pytest.fixture(scope="module")
@@ -129,9 +88,9 @@ def scraped(cluster: Cluster, prometheus: Prometheus, module_namespace: str, sma
 
 
 @pytest.fixture(scope="module")
-def overload(scraped: str, small_server: DemoServer) -> Iterator[Overload]:
-    """Load above the server's capacity for the rest of the module."""
-    with Overload(small_server) as load:
+def overload(scraped: str, small_server: DemoServer) -> Iterator[LoadLoop]:
+    """Load above the server's capacity for the rest of the module (new sentences: no cache hits)."""
+    with LoadLoop(small_server.url, clients=_CLIENTS, text=new_sentence, interval_s=_PACE_S) as load:
         yield load
 
 
@@ -157,21 +116,21 @@ def _chart_rules() -> dict[str, dict[str, Any]]:
 
 
 def test_the_saturation_alert_fires_while_load_exceeds_capacity(
-    prometheus: Prometheus, module_namespace: str, overload: Overload
+    prometheus: Prometheus, module_namespace: str, overload: LoadLoop
 ) -> None:
     def firing() -> bool:
         return _namespace_alerts(prometheus, module_namespace).get(SATURATION_ALERT) == "firing"
 
     wait_for(f"{SATURATION_ALERT} firing for {module_namespace}", firing, _FIRING_S)
     fired = time.monotonic() - overload.started
-    counts = overload.counts()
+    counts = overload.statuses()
     print(f"\n{SATURATION_ALERT} firing {fired:.0f}s after the load started; answers so far: {counts}")
     # The load did exceed capacity: some requests served, some refused for want of room.
     assert counts.get(200, 0) > 0, counts
     assert counts.get(429, 0) > 0, counts
     assert set(counts) <= {200, 429}, counts
     # Overloaded is all it is: no errors, and the pod stays ready.
-    assert not BROKEN_ALERTS & set(_namespace_alerts(prometheus, module_namespace)), overload.counts()
+    assert not BROKEN_ALERTS & set(_namespace_alerts(prometheus, module_namespace)), overload.statuses()
     # The alert says where, with the shipped labels and annotations.
     (alert,) = [
         a
@@ -184,7 +143,7 @@ def test_the_saturation_alert_fires_while_load_exceeds_capacity(
 
 
 def test_every_dashboard_panel_query_returns_data(
-    prometheus: Prometheus, module_namespace: str, overload: Overload
+    prometheus: Prometheus, module_namespace: str, overload: LoadLoop
 ) -> None:
     # Every panel, none left out. GPU memory has data on CPU too: the server exports the gauge
     # from its first scrape and sets it on CUDA only, so here it reads 0 (docs/autoscaling.md).
@@ -210,7 +169,7 @@ def test_every_dashboard_panel_query_returns_data(
 
 
 def test_every_rule_of_the_chart_loads_and_evaluates_without_errors(
-    prometheus: Prometheus, overload: Overload
+    prometheus: Prometheus, overload: LoadLoop
 ) -> None:
     expected = _chart_rules()
 
@@ -233,7 +192,7 @@ def test_every_rule_of_the_chart_loads_and_evaluates_without_errors(
         assert rule["query"], name
         assert rule["type"] == "alerting", name
         assert rule["duration"] == _seconds(expected[name]["for"]), name
-    counts = overload.counts()
+    counts = overload.statuses()
     print(f"\nrules ok after {time.monotonic() - overload.started:.0f}s of load; answers: {counts}")
 
 
