@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,11 +28,17 @@ def _get(cluster: Cluster, *args: str) -> Any:
     return json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
 
 
-def pods_metric(cluster: Cluster, namespace: str, metric: str = RPS_METRIC) -> dict[str, float]:
-    """Each pod's value of a Pods metric, from the custom metrics API ({} while it has none)."""
-    result = cluster.kubectl(
-        "get", "--raw", f"{CUSTOM_METRICS}/namespaces/{namespace}/pods/*/{metric}", check=False
-    )
+def pods_metric(
+    cluster: Cluster, namespace: str, selector: str, metric: str = RPS_METRIC
+) -> dict[str, float]:
+    """Each selected pod's value of a Pods metric, from the custom metrics API ({} while none has one).
+
+    The label selector is the one the HPA uses (the voice's pods): without it the API answers for
+    every pod of the namespace that has the series, other voices' pods included.
+    """
+    query = urllib.parse.urlencode({"labelSelector": selector})
+    path = f"{CUSTOM_METRICS}/namespaces/{namespace}/pods/*/{metric}?{query}"
+    result = cluster.kubectl("get", "--raw", path, check=False)
     if result.returncode != 0:
         return {}
     items = json.loads(result.stdout).get("items") or []
@@ -92,7 +99,8 @@ def look(cluster: Cluster, namespace: str, voice: str) -> ScaleView:
     """The HPA (named as the voice), the voice's pods and their custom-metric rates, now."""
     hpa = _get(cluster, "hpa", voice, "-n", namespace)
     status = hpa.get("status") or {}
-    pods = _get(cluster, "pods", "-n", namespace, "-l", f"app.kubernetes.io/instance={voice}")["items"]
+    selector = f"app.kubernetes.io/instance={voice}"
+    pods = _get(cluster, "pods", "-n", namespace, "-l", selector)["items"]
     live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
     ready = [p["metadata"]["name"] for p in live if _condition(p, "Ready").get("status") == "True"]
     rps, cpu = hpa_metric_values(hpa)
@@ -102,7 +110,7 @@ def look(cluster: Cluster, namespace: str, voice: str) -> ScaleView:
         current=int(status.get("currentReplicas") or 0),
         ready_pods=tuple(sorted(ready)),
         pods=tuple(sorted(p["metadata"]["name"] for p in live)),
-        per_pod_rps=pods_metric(cluster, namespace),
+        per_pod_rps=pods_metric(cluster, namespace, selector),
         hpa_rps=rps,
         hpa_cpu=cpu,
         scaling_active=_condition(hpa, "ScalingActive"),
