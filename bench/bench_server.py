@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,11 +69,14 @@ class BenchSettings:
     tokens: int = 25
     torch_threads: int = 2
     max_batch_delay_ms: float = 10.0
+    #: ``--demo-size``: small (fast, the default) or release (the official GPT and SoVITS sizes).
+    demo_size: str = "small"
 
     def describe(self) -> str:
         return (
-            f"demo weights, CPU fp32, {self.torch_threads} torch thread(s), max {self.tokens} semantic "
-            f"ids per sentence, 2 sentences per request, max batch delay {self.max_batch_delay_ms:g} ms, "
+            f"{self.demo_size} demo weights, CPU fp32, {self.torch_threads} torch thread(s), "
+            f"max {self.tokens} semantic ids per sentence, 2 sentences per request, "
+            f"max batch delay {self.max_batch_delay_ms:g} ms, "
             "pcm output, cache on (new seeds: every measured request is a miss)"
         )
 
@@ -122,6 +125,7 @@ def _server_argv(settings: BenchSettings, port: int, max_batch_size: int, schedu
         "-m",
         "voice_server",
         *("--demo", "--demo-dir", str(settings.demo_dir), "--host", "127.0.0.1", "--port", str(port)),
+        *("--demo-size", settings.demo_size),
         *("--max-tokens-per-sentence", str(settings.tokens)),
         *("--max-batch-size", str(max_batch_size), "--scheduler", scheduler),
         *("--max-batch-delay-ms", str(settings.max_batch_delay_ms)),
@@ -167,13 +171,13 @@ def _body(index: int, *, seed: int, stream: bool = False, stream_chunks: str = "
 
 
 @dataclass
-class _Samples:
+class Samples:
     latencies: list[float] = field(default_factory=list)
     first_bytes: list[float] = field(default_factory=list)
     audio_s: float = 0.0
 
 
-async def _whole(http: httpx.AsyncClient, body: dict[str, object], samples: _Samples) -> None:
+async def _whole(http: httpx.AsyncClient, body: dict[str, object], samples: Samples) -> None:
     started = time.perf_counter()
     response = await http.post("/api/v1/tts", json=body)
     elapsed = time.perf_counter() - started
@@ -182,7 +186,7 @@ async def _whole(http: httpx.AsyncClient, body: dict[str, object], samples: _Sam
     samples.audio_s += len(response.content) / _BYTES_PER_SAMPLE / int(response.headers["x-sample-rate"])
 
 
-async def _streamed(http: httpx.AsyncClient, body: dict[str, object], samples: _Samples) -> None:
+async def _streamed(http: httpx.AsyncClient, body: dict[str, object], samples: Samples) -> None:
     started = time.perf_counter()
     async with http.stream("POST", "/api/v1/tts", json=body) as response:
         response.raise_for_status()
@@ -195,8 +199,17 @@ async def _streamed(http: httpx.AsyncClient, body: dict[str, object], samples: _
         samples.first_bytes.append(first)
 
 
-async def _drive(url: str, clients: int, bodies: Sequence[dict[str, object]], samples: _Samples) -> float:
-    """Send ``bodies`` from ``clients`` concurrent clients; the wall time it took."""
+async def drive(
+    url: str,
+    clients: int,
+    bodies: Sequence[dict[str, object]],
+    samples: Samples | Callable[[dict[str, object]], Samples],
+) -> float:
+    """Send ``bodies`` from ``clients`` concurrent clients; the wall time it took.
+
+    Each answer is recorded in ``samples``, or in the samples ``samples(body)`` picks for its body.
+    """
+    pick = samples if callable(samples) else (lambda _body: samples)
     queue: asyncio.Queue[dict[str, object]] = asyncio.Queue()
     for body in bodies:
         queue.put_nowait(body)
@@ -204,7 +217,7 @@ async def _drive(url: str, clients: int, bodies: Sequence[dict[str, object]], sa
     async def client(http: httpx.AsyncClient) -> None:
         while not queue.empty():
             body = queue.get_nowait()
-            await (_streamed if body["stream"] else _whole)(http, body, samples)
+            await (_streamed if body["stream"] else _whole)(http, body, pick(body))
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=url, timeout=600, limits=limits) as http:
@@ -213,7 +226,7 @@ async def _drive(url: str, clients: int, bodies: Sequence[dict[str, object]], sa
         return time.perf_counter() - started
 
 
-def _quantile_ms(values: Sequence[float], q: float) -> float:
+def quantile_ms(values: Sequence[float], q: float) -> float:
     """The q-quantile (0–1) in ms, nearest rank; one value is its own every quantile."""
     ordered = sorted(values)
     rank = min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))
@@ -235,38 +248,38 @@ def measure(
     give every server the same ``seed_base`` for the same workload. Streams are cut by
     ``stream_chunks`` (the API's field: fixed, silence or sentence).
     """
-    whole = _Samples()
+    whole = Samples()
     bodies = [_body(i, seed=seed_base + i) for i in range(requests)]
-    wall = asyncio.run(_drive(url, clients, bodies, whole))
-    streamed = _Samples()
+    wall = asyncio.run(drive(url, clients, bodies, whole))
+    streamed = Samples()
     stream_bodies = [
         _body(i, seed=seed_base + requests + i, stream=True, stream_chunks=stream_chunks)
         for i in range(streams)
     ]
-    asyncio.run(_drive(url, clients, stream_bodies, streamed))
+    asyncio.run(drive(url, clients, stream_bodies, streamed))
     return {
         "server": name,
         "clients": clients,
         "requests": requests,
         "req/s": requests / wall,
         "audio s/s": whole.audio_s / wall,
-        "p50 ms": _quantile_ms(whole.latencies, 0.50),
-        "p90 ms": _quantile_ms(whole.latencies, 0.90),
-        "p99 ms": _quantile_ms(whole.latencies, 0.99),
-        "ttfb p50 ms": _quantile_ms(streamed.first_bytes, 0.50),
-        "ttfb p90 ms": _quantile_ms(streamed.first_bytes, 0.90),
+        "p50 ms": quantile_ms(whole.latencies, 0.50),
+        "p90 ms": quantile_ms(whole.latencies, 0.90),
+        "p99 ms": quantile_ms(whole.latencies, 0.99),
+        "ttfb p50 ms": quantile_ms(streamed.first_bytes, 0.50),
+        "ttfb p90 ms": quantile_ms(streamed.first_bytes, 0.90),
         "load avg": os.getloadavg()[0],
     }
 
 
 def cache_latency(url: str, repeats: int, seed_base: int) -> tuple[float, float]:
     """Median latency (ms) of a cache miss (new seeds) and of a hit (one fixed seed), one at a time."""
-    misses, hits = _Samples(), _Samples()
+    misses, hits = Samples(), Samples()
     miss_bodies = [_body(0, seed=seed_base + i) for i in range(repeats)]
-    asyncio.run(_drive(url, 1, miss_bodies, misses))
+    asyncio.run(drive(url, 1, miss_bodies, misses))
     # The first of these is a miss that stores the audio; the rest are hits.
     hit_bodies = [_body(0, seed=seed_base - 1) for _ in range(repeats + 1)]
-    asyncio.run(_drive(url, 1, hit_bodies, hits))
+    asyncio.run(drive(url, 1, hit_bodies, hits))
     return statistics.median(misses.latencies) * 1000, statistics.median(hits.latencies[1:]) * 1000
 
 
