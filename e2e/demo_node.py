@@ -24,22 +24,16 @@ from e2e.scaling import ScaleWatch
 from gpt_sovits.demo import DEMO_PROMPT_LANGUAGE, DEMO_PROMPT_TEXT, ensure_demo_bundle
 
 VOICE_NAME = "demo"
-# `--autoscale`: a per-pod target this 2-core machine exceeds with cheap (cache-hit) requests, and a
-# short scale-down window, both set through the VoiceService as a user would.
-AUTOSCALING = {
-    "enabled": True,
-    "minReplicas": 1,
-    "maxReplicas": 2,
-    "targetRequestsPerSecond": 1,
-    "behavior": {
-        "scaleDown": {
-            "stabilizationWindowSeconds": 10,
-            "policies": [{"type": "Pods", "value": 1, "periodSeconds": 5}],
-        },
-        "scaleUp": {"stabilizationWindowSeconds": 0},
+# Autoscaling set through the VoiceService as a user would: at most 2 pods, scale out at once,
+# scale in 10 s after the HPA wishes to, one pod at a time.
+AUTOSCALING_BEHAVIOR = {
+    "scaleDown": {
+        "stabilizationWindowSeconds": 10,
+        "policies": [{"type": "Pods", "value": 1, "periodSeconds": 5}],
     },
+    "scaleUp": {"stabilizationWindowSeconds": 0},
 }
-# The CRD's default CPU target, which AUTOSCALING leaves as it is.
+# The CRD's default CPU target.
 _CPU_TARGET = 70
 # Requests from each of the load's clients, at most this often (about 4 per second in all).
 _LOAD_INTERVAL_S = 0.5
@@ -108,13 +102,31 @@ def load_images(plane: LocalControlPlane, say: Callable[[str], None]) -> None:
     say(f"{OPERATOR_IMAGE} and {SERVER_IMAGE} in the node's containerd ({time.monotonic() - started:.0f}s)")
 
 
+def autoscaled_voice_spec(
+    source: dict[str, Any], *, cpu: str, target_cpu: int = _CPU_TARGET, target_rps: float = 1
+) -> dict[str, Any]:
+    """:func:`node_voice_spec` with autoscaling on (1 to 2 pods) and a CPU request of ``cpu``."""
+    spec = node_voice_spec(source)
+    spec["resources"]["requests"]["cpu"] = cpu
+    spec["autoscaling"] = {
+        "enabled": True,
+        "minReplicas": 1,
+        "maxReplicas": 2,
+        "targetCPUUtilization": target_cpu,
+        "targetRequestsPerSecond": target_rps,
+        "behavior": AUTOSCALING_BEHAVIOR,
+    }
+    return spec
+
+
 def voice_manifest(namespace: str, models: Path, *, autoscaling: bool = False) -> dict[str, Any]:
-    """The demo VoiceService for the real node, its model read from ``models`` on the node."""
-    spec = node_voice_spec({"hostPath": {"path": str(models)}})
-    if autoscaling:
-        spec["autoscaling"] = AUTOSCALING
-        # Half a core per pod: the load's cheap requests stay far below the CPU target.
-        spec["resources"]["requests"]["cpu"] = "500m"
+    """The demo VoiceService for the real node, its model read from ``models`` on the node.
+
+    With ``autoscaling`` a per-pod target of 1 request per second, which this 2-core machine exceeds
+    with cheap (cache-hit) requests, and half a core of CPU request, far above what they use.
+    """
+    source = {"hostPath": {"path": str(models)}}
+    spec = autoscaled_voice_spec(source, cpu="500m") if autoscaling else node_voice_spec(source)
     return {
         "apiVersion": "voice.gpt-sovits.io/v1alpha1",
         "kind": "VoiceService",
