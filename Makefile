@@ -16,7 +16,7 @@ NODE ?= $(shell [ "$$(id -u)" = 0 ] && [ "$$(uname -s)" = Linux ] && echo 1 || e
 
 .PHONY: help venv system-deps node-deps demo images test lint fmt typecheck unit \
         test-common test-model test-text test-server test-operator test-cluster test-chart test-e2e-node \
-        node-images test-autoscaling
+        node-images nginx-image test-compose test-autoscaling
 
 help: ## List the targets.
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -110,8 +110,20 @@ images: ## Build docker/'s images with buildah, no Docker engine needed (IMAGES=
 test: system-deps lint typecheck $(if $(filter 1,$(NODE)),node-deps node-images) ## Everything: lint, type checks and the whole test suite.
 	GSV_E2E_REAL_NODE=$(NODE) GSV_E2E_METRICS_PIPELINE=1 $(PYTEST) $(PYTEST_ARGS)
 
-node-images: ## Both images, built (cached by their inputs) for the real node's tests.
+node-images: ## Both images and the local nginx, built (cached by their inputs) for the real node's tests.
 	$(MAKE) images IMAGES="operator server"
+	$(MAKE) nginx-image
+
+# nginx for the compose file where nginx:1.27-alpine cannot be pulled (no registry): Debian's
+# nginx with the official image's template step (docker/Dockerfile.nginx), on the same base.
+NGINX_IMAGE := gpt-sovits-k8s/nginx:$(IMAGE_TAG)
+nginx-image: ## The compose file's nginx from Debian's package, for hosts without a registry.
+	@if [ "$(DEBIAN_IMAGE)" = "$(LOCAL_BASE)" ] && ! $(BUILDAH) inspect --type image $(LOCAL_BASE) >/dev/null 2>&1; then \
+	  echo "$(LOCAL_BASE) is missing: run \`make images\` first (it debootstraps it)"; exit 1; \
+	fi
+	@ca=""; [ -f $(HOST_CA) ] && ca="--volume $(HOST_CA):$(HOST_CA):ro"; \
+	$(BUILDAH) bud --layers --format docker --isolation chroot --network host $$ca \
+	  --build-arg DEBIAN_IMAGE=$(DEBIAN_IMAGE) -f docker/Dockerfile.nginx -t $(NGINX_IMAGE) .
 
 lint: venv ## ruff lint, format check and import contracts (pyproject's [tool.importlinter]).
 	$(PY) -m ruff check .
@@ -149,6 +161,11 @@ test-cluster: venv ## The local Kubernetes control plane itself.
 # rolling update under load.
 test-e2e-node: venv node-deps node-images ## The images running as pods on the local cluster's real node.
 	GSV_E2E_REAL_NODE=1 GSV_E2E_METRICS_PIPELINE=1 $(PYTEST) e2e/node $(PYTEST_ARGS)
+
+# docker/docker-compose.yml for real: nerdctl (built from its Go module) on the real node's
+# containerd, nginx with TLS in front of two server replicas (e2e/node/test_node_compose.py).
+test-compose: venv node-deps node-images ## The single-host compose file run for real with nerdctl.
+	GSV_E2E_REAL_NODE=1 $(PYTEST) e2e/node/test_node_compose.py $(PYTEST_ARGS)
 
 # The autoscaling loop: Prometheus and prometheus-adapter (built from Go modules, about 13 minutes
 # cold) on the chart's rules, alerts and dashboard queries; where a real node runs (NODE=1), real

@@ -65,3 +65,21 @@ def test_server_settings_in_compose_and_image_are_known_to_the_server(docker_dir
     assert names
     unknown = {n for n in names if n.removeprefix(ENV_PREFIX).lower() not in ServerSettings.model_fields}
     assert not unknown
+
+
+def test_nginx_image_and_certificates_can_be_swapped_without_editing_the_file(
+    composecheck: str, docker_dir: Path, tmp_path: Path
+) -> None:
+    default = yaml.safe_load(_load(composecheck, docker_dir / "docker-compose.yml").stdout)
+    assert default["services"]["nginx"]["image"] == "nginx:1.27-alpine"
+    result = _load(
+        composecheck,
+        docker_dir / "docker-compose.yml",
+        {"GSV_NGINX_IMAGE": "gpt-sovits-k8s/nginx:0.1.0", "GSV_CERTS_DIR": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    nginx = yaml.safe_load(result.stdout)["services"]["nginx"]
+    assert nginx["image"] == "gpt-sovits-k8s/nginx:0.1.0"
+    certs = [v for v in nginx["volumes"] if v["target"] == "/etc/nginx/certs"]
+    assert certs[0]["source"] == str(tmp_path)
+    assert certs[0]["read_only"] is True

@@ -6,7 +6,8 @@ changed pin gets a fresh folder. GOMODCACHE and GOCACHE are kept under the cache
 even a new key recompiles only what changed.
 
 The opt-in metrics pipeline (Prometheus, prometheus-adapter) has a folder and key of its own,
-``metrics-pipeline-<key>``, built only when a cluster asks for it.
+``metrics-pipeline-<key>``, built only when a cluster asks for it; so has nerdctl
+(``nerdctl-<key>``), built only for the single-host compose test.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from e2e.cluster.settings import ClusterSettings
 from e2e.cluster.versions import (
     COMPONENTS,
     KWOK_VERSION,
+    NERDCTL_LDFLAGS,
+    NERDCTL_MODULE,
+    NERDCTL_VERSION,
     PIPELINE_COMPONENTS,
     PIPELINE_MODULE,
     Component,
@@ -52,6 +56,7 @@ _KWOK_CONFIG_FILES = (
 )
 _LOG_TAIL_LINES = 30
 _PIPELINE_PREFIX = "metrics-pipeline-"
+_NERDCTL_PREFIX = "nerdctl-"
 
 Progress = Callable[[str], None]
 
@@ -230,7 +235,7 @@ def _module_dir(settings: ClusterSettings, module: str, version: str) -> Path:
         timeout=600,
     )
     if result.returncode != 0:
-        raise BuildError("kwok-config", None, f"go mod download {module}@{version}: {result.stderr.strip()}")
+        raise BuildError(module, None, f"go mod download {module}@{version}: {result.stderr.strip()}")
     return Path(json.loads(result.stdout)["Dir"])
 
 
@@ -302,6 +307,54 @@ def ensure_pipeline_built(settings: ClusterSettings, progress: Progress | None =
             _build_components(settings, toolset, PIPELINE_COMPONENTS, say)
     _prune_other_keys(settings, toolset, say, _PIPELINE_PREFIX)
     return toolset
+
+
+def nerdctl_cache_key(go_version_line: str) -> str:
+    """Hash of what decides the nerdctl binary: its version, link flags and the Go version."""
+    spec = [NERDCTL_MODULE, NERDCTL_VERSION, list(NERDCTL_LDFLAGS), go_version_line]
+    return hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:16]
+
+
+def ensure_nerdctl_built(settings: ClusterSettings, progress: Progress | None = None) -> Path:
+    """The pinned nerdctl binary, built from its module on first use; returns its path.
+
+    Not ``go install pkg@version``: that asks the module proxy for the module's version list (for
+    deprecation notices), which the proxy refuses for nerdctl. Building inside the downloaded
+    module uses nerdctl's own go.mod and go.sum, exactly as a release build does.
+    """
+    say = progress or log.info
+    toolset = Toolset(settings.cache_dir / f"{_NERDCTL_PREFIX}{nerdctl_cache_key(go_version(settings))}")
+    binary = toolset.binary("nerdctl")
+    if binary.is_file():
+        return binary
+    with _build_lock(toolset.root, say):
+        if not binary.is_file():
+            for folder in (toolset.bin_dir, toolset.log_dir, settings.go_dir):
+                folder.mkdir(parents=True, exist_ok=True)
+            start = time.monotonic()
+            say(f"building nerdctl {NERDCTL_VERSION} into {toolset.bin_dir}")
+            source = _module_dir(settings, NERDCTL_MODULE, NERDCTL_VERSION)
+            component = Component("nerdctl", f"{NERDCTL_MODULE}/cmd/nerdctl", "builder", NERDCTL_VERSION,
+                                  NERDCTL_LDFLAGS)  # fmt: skip
+            staging = toolset.root / "staging-nerdctl"
+            cmd = [
+                settings.go, "build", "-p", str(settings.build_jobs), "-trimpath",
+                "-ldflags", _ldflags(component), "-o", str(staging), "./cmd/nerdctl",
+            ]  # fmt: skip
+            log_file = toolset.log_dir / "build-nerdctl.log"
+            with log_file.open("w") as sink:
+                sink.write("$ " + " ".join(cmd) + "\n")
+                sink.flush()
+                result = subprocess.run(
+                    cmd, cwd=source, env=go_environment(settings), stdout=sink, stderr=subprocess.STDOUT,
+                    check=False,
+                )  # fmt: skip
+            if result.returncode != 0:
+                raise BuildError("nerdctl", log_file, f"exit code {result.returncode}\n{_tail(log_file)}")
+            staging.replace(binary)
+            say(f"nerdctl built in {time.monotonic() - start:.0f}s")
+    _prune_other_keys(settings, toolset, say, _NERDCTL_PREFIX)
+    return binary
 
 
 def _build_missing(settings: ClusterSettings, toolset: Toolset, say: Progress) -> None:

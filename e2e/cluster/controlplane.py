@@ -638,6 +638,12 @@ class LocalControlPlane:
         for ref in refs:
             node_images.load(node.layout, self.settings.cache_dir, ref, self.say)
 
+    def node_containerd_socket(self) -> Path:
+        """The real node's containerd socket, for clients other than the kubelet (nerdctl)."""
+        if not self.runs_real_node():
+            raise NodeError(f"cluster {self.settings.name!r} runs no real node (`up --real-node`)")
+        return self._real_node().layout.containerd_socket
+
     def _recorded_components(self) -> Sequence[RunningComponent]:
         state = ClusterState.load(self._state_file)
         return state.components if state else []

@@ -157,7 +157,7 @@ def snapshot(cluster: str, node_root: Path, store: Path, bridge: str) -> HostRec
         store=str(store),
         bridge=bridge,
         sysctls={name: read_sysctl(name) for name in SYSCTLS},
-        chains={binary: {table: chains(binary, table) for table in TABLES} for binary in IPTABLES},
+        chains=chain_snapshot(),
         cgroups_before=[str(path) for path in _cgroup_parents() if path.exists()],
     )
 
@@ -212,10 +212,20 @@ def unmount_below(roots: list[Path], errors: list[str]) -> None:
                 errors.append(f"umount {point}: {lazy.stderr.strip()}")
 
 
+def chain_snapshot() -> dict[str, dict[str, list[str]]]:
+    """Chain names of every table the node touches, per iptables binary."""
+    return {binary: {table: chains(binary, table) for table in TABLES} for binary in IPTABLES}
+
+
 def _remove_new_chains(record: HostRecord, errors: list[str]) -> None:
+    remove_chains_added_since(record.chains, errors)
+
+
+def remove_chains_added_since(snapshot: dict[str, dict[str, list[str]]], errors: list[str]) -> None:
+    """Delete the KUBE-/CNI-/GSV- chains not in ``snapshot`` and every rule that jumps to them."""
     for binary in IPTABLES:
         for table in TABLES:
-            before = set(record.chains.get(binary, {}).get(table, []))
+            before = set(snapshot.get(binary, {}).get(table, []))
             result = run(f"{binary}-save", "-t", table, check=False)
             if result.returncode != 0:
                 continue

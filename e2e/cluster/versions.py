@@ -20,6 +20,13 @@ ETCD_VERSION = "v3.6.8"
 PAUSE_VERSION = "v1"
 BUILDER_MODULE = "gpt-sovits-k8s/e2e/cluster/builder"
 
+# nerdctl runs docker/docker-compose.yml on the real node's containerd (the single-host test).
+# The 1.7 line, because the node runs Debian's containerd 1.6, which nerdctl 2 no longer supports;
+# and nerdctl 2's go.mod has a replace directive, which `go install pkg@version` refuses.
+NERDCTL_VERSION = "v1.7.7"
+NERDCTL_MODULE = "github.com/containerd/nerdctl"
+NERDCTL_LDFLAGS = (f"-X {NERDCTL_MODULE}/pkg/version.Version={NERDCTL_VERSION}",)
+
 # A fixed build date keeps the binaries reproducible, so the cache key alone decides a rebuild.
 BUILD_DATE = "1970-01-01T00:00:00Z"
 _FAKE_COMMIT = "0" * 40

@@ -13,6 +13,7 @@ from e2e.cluster.build import (
     build_component,
     cache_key,
     go_version,
+    nerdctl_cache_key,
     toolset_for,
 )
 from e2e.cluster.settings import ClusterSettings
@@ -22,6 +23,13 @@ from e2e.cluster.versions import BINARIES, COMPONENTS, ETCD_VERSION, KUBERNETES_
 def test_cache_key_is_stable_and_follows_the_go_version() -> None:
     assert cache_key("go version go1.26.8 linux/amd64") == cache_key("go version go1.26.8 linux/amd64")
     assert cache_key("go version go1.26.8 linux/amd64") != cache_key("go version go1.26.9 linux/amd64")
+
+
+def test_nerdctl_has_a_key_of_its_own_that_follows_the_go_version() -> None:
+    go = "go version go1.26.8 linux/amd64"
+    assert nerdctl_cache_key(go) == nerdctl_cache_key(go)
+    assert nerdctl_cache_key(go) != nerdctl_cache_key("go version go1.26.9 linux/amd64")
+    assert nerdctl_cache_key(go) != cache_key(go)
 
 
 def test_toolset_lives_under_the_cache_root_keyed_by_version(tmp_path: Path) -> None:
