@@ -27,9 +27,6 @@ from e2e.node.node_support import (
     helm,
 )
 
-# The autoscaling tests need the metrics pipeline too (`make test` turns it on with the node).
-collect_ignore = [] if ClusterSettings().metrics_pipeline else ["test_node_autoscaling.py"]
-
 
 @pytest.fixture(scope="session")
 def custom_metrics(cluster: Cluster, real_node: LocalControlPlane) -> None:
