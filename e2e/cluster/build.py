@@ -29,9 +29,7 @@ from e2e.cluster.settings import ClusterSettings
 from e2e.cluster.versions import (
     COMPONENTS,
     KWOK_VERSION,
-    NERDCTL_LDFLAGS,
-    NERDCTL_MODULE,
-    NERDCTL_VERSION,
+    NERDCTL,
     PIPELINE_COMPONENTS,
     PIPELINE_MODULE,
     Component,
@@ -192,6 +190,9 @@ def _build_command(settings: ClusterSettings, component: Component, out: Path) -
     if component.mode == "builder":
         module_dir = BUILDER_DIR.parent / component.module
         return [settings.go, "build", *common, "-o", str(out), component.package], module_dir
+    if component.mode == "module":
+        module_dir = _module_dir(settings, component.module, component.version)
+        return [settings.go, "build", *common, "-o", str(out), component.package], module_dir
     # `go install pkg@version` runs outside any module: it resolves the tool's own go.mod.
     return [settings.go, "install", *common, f"{component.package}@{component.version}"], out.parent
 
@@ -310,49 +311,21 @@ def ensure_pipeline_built(settings: ClusterSettings, progress: Progress | None =
 
 
 def nerdctl_cache_key(go_version_line: str) -> str:
-    """Hash of what decides the nerdctl binary: its version, link flags and the Go version."""
-    spec = [NERDCTL_MODULE, NERDCTL_VERSION, list(NERDCTL_LDFLAGS), go_version_line]
+    """Hash of what decides the nerdctl binary: its pin, link flags and the Go version."""
+    spec = [NERDCTL.module, NERDCTL.version, list(NERDCTL.ldflags), go_version_line]
     return hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:16]
 
 
 def ensure_nerdctl_built(settings: ClusterSettings, progress: Progress | None = None) -> Path:
-    """The pinned nerdctl binary, built from its module on first use; returns its path.
-
-    Not ``go install pkg@version``: that asks the module proxy for the module's version list (for
-    deprecation notices), which the proxy refuses for nerdctl. Building inside the downloaded
-    module uses nerdctl's own go.mod and go.sum, exactly as a release build does.
-    """
+    """The pinned nerdctl binary, built from its own module on first use; returns its path."""
     say = progress or log.info
     toolset = Toolset(settings.cache_dir / f"{_NERDCTL_PREFIX}{nerdctl_cache_key(go_version(settings))}")
-    binary = toolset.binary("nerdctl")
+    binary = toolset.binary(NERDCTL.name)
     if binary.is_file():
         return binary
     with _build_lock(toolset.root, say):
         if not binary.is_file():
-            for folder in (toolset.bin_dir, toolset.log_dir, settings.go_dir):
-                folder.mkdir(parents=True, exist_ok=True)
-            start = time.monotonic()
-            say(f"building nerdctl {NERDCTL_VERSION} into {toolset.bin_dir}")
-            source = _module_dir(settings, NERDCTL_MODULE, NERDCTL_VERSION)
-            component = Component("nerdctl", f"{NERDCTL_MODULE}/cmd/nerdctl", "builder", NERDCTL_VERSION,
-                                  NERDCTL_LDFLAGS)  # fmt: skip
-            staging = toolset.root / "staging-nerdctl"
-            cmd = [
-                settings.go, "build", "-p", str(settings.build_jobs), "-trimpath",
-                "-ldflags", _ldflags(component), "-o", str(staging), "./cmd/nerdctl",
-            ]  # fmt: skip
-            log_file = toolset.log_dir / "build-nerdctl.log"
-            with log_file.open("w") as sink:
-                sink.write("$ " + " ".join(cmd) + "\n")
-                sink.flush()
-                result = subprocess.run(
-                    cmd, cwd=source, env=go_environment(settings), stdout=sink, stderr=subprocess.STDOUT,
-                    check=False,
-                )  # fmt: skip
-            if result.returncode != 0:
-                raise BuildError("nerdctl", log_file, f"exit code {result.returncode}\n{_tail(log_file)}")
-            staging.replace(binary)
-            say(f"nerdctl built in {time.monotonic() - start:.0f}s")
+            _build_components(settings, toolset, (NERDCTL,), say)
     _prune_other_keys(settings, toolset, say, _NERDCTL_PREFIX)
     return binary
 

@@ -25,7 +25,6 @@ BUILDER_MODULE = "gpt-sovits-k8s/e2e/cluster/builder"
 # and nerdctl 2's go.mod has a replace directive, which `go install pkg@version` refuses.
 NERDCTL_VERSION = "v1.7.7"
 NERDCTL_MODULE = "github.com/containerd/nerdctl"
-NERDCTL_LDFLAGS = (f"-X {NERDCTL_MODULE}/pkg/version.Version={NERDCTL_VERSION}",)
 
 # A fixed build date keeps the binaries reproducible, so the cache key alone decides a rebuild.
 BUILD_DATE = "1970-01-01T00:00:00Z"
@@ -39,12 +38,14 @@ class Component:
     ``builder`` components are compiled inside a committed module, the folder ``module`` beside
     this file (the Kubernetes release needs replace directives); ``install`` components come from
     their own module graph via ``go install pkg@version`` so their newer dependency pins never leak
-    into the k8s build. ``tags`` are Go build tags.
+    into the k8s build; ``module`` components are compiled inside their own downloaded module
+    ``module`` (its go.mod and go.sum, as a release build is), for modules whose version list the
+    module proxy refuses, which ``go install pkg@version`` asks for. ``tags`` are Go build tags.
     """
 
     name: str
     package: str
-    mode: Literal["builder", "install"]
+    mode: Literal["builder", "install", "module"]
     version: str
     ldflags: tuple[str, ...] = ()
     module: str = "builder"
@@ -151,4 +152,12 @@ PIPELINE_COMPONENTS: tuple[Component, ...] = (
         PROMETHEUS_ADAPTER_VERSION,
         module=PIPELINE_MODULE,
     ),
+)
+NERDCTL = Component(
+    "nerdctl",
+    f"{NERDCTL_MODULE}/cmd/nerdctl",
+    "module",
+    NERDCTL_VERSION,
+    (f"-X {NERDCTL_MODULE}/pkg/version.Version={NERDCTL_VERSION}",),
+    module=NERDCTL_MODULE,
 )
