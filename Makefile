@@ -24,15 +24,16 @@ help: ## List the targets.
 venv: ## Create or reuse the Python environment (cached outside the clone).
 	@scripts/venv.sh ensure >/dev/null
 
-# Debian packages some tests drive for real (nginx in front of the server). Root on CI; elsewhere
+# Debian packages some tests drive for real (nginx in front of the server; envsubst renders its
+# templates as the compose file's nginx image does). Root on CI; elsewhere
 # install them yourself if this step cannot.
-SYSTEM_TOOLS := nginx openssl
+SYSTEM_TOOLS := nginx openssl envsubst
 system-deps: ## Install the Debian packages the tests use, when missing.
 	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || [ -x /usr/sbin/$$tool ] || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "==> installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    $$(echo $$missing | sed "s/nginx/nginx-light/"); \
+	    $$(echo $$missing | sed "s/nginx/nginx-light/; s/envsubst/gettext-base/"); \
 	  nginx -s quit 2>/dev/null || true; \
 	fi
 

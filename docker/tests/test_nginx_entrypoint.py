@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 from test_docker_nginx import render_template
 
 
-@pytest.mark.skipif(shutil.which("envsubst") is None, reason="envsubst (gettext-base) is not installed")
 def test_entrypoint_substitutes_only_the_filtered_variables(docker_dir: Path, tmp_path: Path) -> None:
     compose = yaml.safe_load((docker_dir / "docker-compose.yml").read_text())
     environment = {k: str(v) for k, v in compose["services"]["nginx"]["environment"].items()}

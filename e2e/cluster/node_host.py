@@ -217,10 +217,6 @@ def chain_snapshot() -> dict[str, dict[str, list[str]]]:
     return {binary: {table: chains(binary, table) for table in TABLES} for binary in IPTABLES}
 
 
-def _remove_new_chains(record: HostRecord, errors: list[str]) -> None:
-    remove_chains_added_since(record.chains, errors)
-
-
 def remove_chains_added_since(snapshot: dict[str, dict[str, list[str]]], errors: list[str]) -> None:
     """Delete the KUBE-/CNI-/GSV- chains not in ``snapshot`` and every rule that jumps to them."""
     for binary in IPTABLES:
@@ -307,7 +303,7 @@ def restore(record: HostRecord, extra_mount_roots: list[Path]) -> list[str]:
     """Undo everything the node changed (its processes must be stopped); returns what failed."""
     errors: list[str] = []
     unmount_below([Path(record.node_root), Path(record.store), *extra_mount_roots], errors)
-    _remove_new_chains(record, errors)
+    remove_chains_added_since(record.chains, errors)
     if link_exists(record.bridge):
         # Deleting the bridge also drops its address and the routes through it.
         deleted = run("ip", "link", "delete", record.bridge, check=False)
