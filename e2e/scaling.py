@@ -45,7 +45,8 @@ def pods_metric(
     return {item["describedObject"]["name"]: float(parse_quantity(item["value"])) for item in items}
 
 
-def _condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
+def condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
+    """One status condition of an object ({} when absent)."""
     for cond in (obj.get("status") or {}).get("conditions") or []:
         if cond.get("type") == kind:
             return dict(cond)
@@ -95,14 +96,18 @@ def hpa_metric_values(hpa: dict[str, Any]) -> tuple[float | None, int | None]:
     return rps, cpu
 
 
+def live_pods(cluster: Cluster, namespace: str, voice: str) -> list[dict[str, Any]]:
+    """The voice's pods that are not being deleted."""
+    pods = _get(cluster, "pods", "-n", namespace, "-l", f"app.kubernetes.io/instance={voice}")["items"]
+    return [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+
+
 def look(cluster: Cluster, namespace: str, voice: str) -> ScaleView:
     """The HPA (named as the voice), the voice's pods and their custom-metric rates, now."""
     hpa = _get(cluster, "hpa", voice, "-n", namespace)
     status = hpa.get("status") or {}
-    selector = f"app.kubernetes.io/instance={voice}"
-    pods = _get(cluster, "pods", "-n", namespace, "-l", selector)["items"]
-    live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
-    ready = [p["metadata"]["name"] for p in live if _condition(p, "Ready").get("status") == "True"]
+    live = live_pods(cluster, namespace, voice)
+    ready = [p["metadata"]["name"] for p in live if condition(p, "Ready").get("status") == "True"]
     rps, cpu = hpa_metric_values(hpa)
     return ScaleView(
         at=time.monotonic(),
@@ -110,10 +115,10 @@ def look(cluster: Cluster, namespace: str, voice: str) -> ScaleView:
         current=int(status.get("currentReplicas") or 0),
         ready_pods=tuple(sorted(ready)),
         pods=tuple(sorted(p["metadata"]["name"] for p in live)),
-        per_pod_rps=pods_metric(cluster, namespace, selector),
+        per_pod_rps=pods_metric(cluster, namespace, f"app.kubernetes.io/instance={voice}"),
         hpa_rps=rps,
         hpa_cpu=cpu,
-        scaling_active=_condition(hpa, "ScalingActive"),
+        scaling_active=condition(hpa, "ScalingActive"),
     )
 
 
@@ -192,8 +197,8 @@ class ScaleWatch:
     ) -> None:
         self.cluster, self.namespace, self.voice = cluster, namespace, voice
         self._say, self._poll_s = say, poll_s
-        first = look(cluster, namespace, voice)
-        self.timeline = ScaleTimeline(time.monotonic(), from_replicas=1, first_pods=frozenset(first.pods))
+        self.timeline = ScaleTimeline(time.monotonic(), from_replicas=1)
+        self.restart()
 
     def until(self, done: Callable[[ScaleView], bool], what: str, timeout_s: float) -> ScaleView:
         """Look until ``done(view)``; TimeoutError naming ``what`` after ``timeout_s``."""

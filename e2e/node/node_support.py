@@ -22,6 +22,7 @@ from e2e.cluster import Cluster
 from e2e.cluster.node_config import ON_REAL_NODE
 from e2e.cluster.node_images import OPERATOR_IMAGE, SERVER_IMAGE
 from e2e.demo_node import service_url
+from e2e.scaling import live_pods
 
 CHART = Path(__file__).resolve().parents[2] / "charts" / "gpt-sovits"
 __all__ = ["ON_REAL_NODE", "OPERATOR_IMAGE", "SERVER_IMAGE", "service_url"]
@@ -93,14 +94,6 @@ def apply_voice(cluster: Cluster, namespace: str, name: str, spec: dict[str, Any
     cluster.kubectl("apply", "-f", "-", input=json.dumps(body))
 
 
-def condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
-    """One status condition of an object ({} when absent)."""
-    for cond in obj.get("status", {}).get("conditions") or []:
-        if cond.get("type") == kind:
-            return dict(cond)
-    return {}
-
-
 def decode_wav(data: bytes) -> tuple[int, int]:
     """(sample rate, frames) of a WAV body; raises if it does not decode."""
     samples, rate = soundfile.read(io.BytesIO(data))
@@ -126,8 +119,7 @@ READY_TIMEOUT_S = 420
 
 def ready_pod(cluster: Cluster, namespace: str, voice: str) -> dict[str, Any] | None:
     """The VoiceService's one pod that is not terminating, or None (none, or several)."""
-    pods = get_json(cluster, "pods", "-n", namespace, "-l", f"app.kubernetes.io/instance={voice}")["items"]
-    running = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+    running = live_pods(cluster, namespace, voice)
     return dict(running[0]) if len(running) == 1 else None
 
 

@@ -25,8 +25,8 @@ from e2e.cluster import Cluster
 from e2e.cluster.node import NODE_NAME
 from e2e.demo_node import autoscaled_voice_spec
 from e2e.load import LoadLoop, new_sentence, same_sentence
-from e2e.node.node_support import apply_voice, condition, get_json, service_url, wait_voice_ready
-from e2e.scaling import RPS_METRIC, ScaleTimeline, ScaleWatch, rescale_reasons
+from e2e.node.node_support import apply_voice, get_json, service_url, wait_voice_ready
+from e2e.scaling import RPS_METRIC, ScaleTimeline, ScaleWatch, condition, live_pods, rescale_reasons
 
 pytestmark = pytest.mark.cluster
 
@@ -61,11 +61,6 @@ def _pod_counter(pod: dict[str, Any], port: int = 8000) -> float:
     return sum(values)
 
 
-def _live_pods(cluster: Cluster, namespace: str, voice: str) -> list[dict[str, Any]]:
-    pods = get_json(cluster, "pods", "-n", namespace, "-l", f"app.kubernetes.io/instance={voice}")["items"]
-    return [p for p in pods if not p["metadata"].get("deletionTimestamp")]
-
-
 def _scale_out_and_in(
     cluster: Cluster, namespace: str, voice: str, load: LoadLoop, metric_reason: str
 ) -> tuple[ScaleTimeline, float]:
@@ -78,7 +73,7 @@ def _scale_out_and_in(
     with load:
         watch.until(lambda v: v.desired >= 2, "the HPA to want 2 pods", SCALE_OUT_TIMEOUT_S)
         watch.until(lambda v: len(v.ready_pods) >= 2, "2 Ready pods", SCALE_OUT_TIMEOUT_S)
-        pods = _live_pods(cluster, namespace, voice)
+        pods = live_pods(cluster, namespace, voice)
         before = {p["metadata"]["name"]: _pod_counter(p) for p in pods}
         watch.until(lambda v: timeline.spread is not None, "the new pod's rate in custom.metrics", 120)
         time.sleep(SPREAD_WINDOW_S)
@@ -144,7 +139,7 @@ def test_real_container_cpu_at_seventy_percent_scales_a_voice_out_and_back(
     voice = "hot"
     spec = autoscaled_voice_spec(_source(demo_models), cpu="100m", target_cpu=70, target_rps=1000)
     _start_voice(cluster, voice_namespace, voice, spec, target_cpu=70)
-    [pod] = _live_pods(cluster, voice_namespace, voice)
+    [pod] = live_pods(cluster, voice_namespace, voice)
     # The usage is the container's own, measured by the real node's kubelet: no kwok annotation.
     assert pod["spec"]["nodeName"] == NODE_NAME
     assert not any(key.startswith("kwok.x-k8s.io/") for key in pod["metadata"].get("annotations") or {})

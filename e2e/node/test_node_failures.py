@@ -19,12 +19,12 @@ from e2e.cluster.node import NODE_NAME
 from e2e.demo_node import node_voice_spec
 from e2e.node.node_support import (
     apply_voice,
-    condition,
     file_server,
     get_json,
     model_archive,
     wait_for,
 )
+from e2e.scaling import condition
 
 pytestmark = pytest.mark.cluster
 

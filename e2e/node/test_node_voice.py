@@ -20,7 +20,6 @@ from e2e.load import post_tts
 from e2e.node.node_support import (
     OPERATOR_IMAGE,
     apply_voice,
-    condition,
     decode_wav,
     file_server,
     get_json,
@@ -31,6 +30,7 @@ from e2e.node.node_support import (
     wait_for,
     wait_voice_ready,
 )
+from e2e.scaling import condition
 
 pytestmark = pytest.mark.cluster
 
