@@ -65,8 +65,13 @@ def test_operator_runs_as_a_pod_from_its_image_with_the_charts_account(
     assert status["restartCount"] == 0
     # A real container: containerd's id, and its own log (kopf's JSON lines).
     assert status["containerID"].startswith("containerd://")
-    logs = cluster.kubectl("logs", "-n", voice_namespace, operator_pod["metadata"]["name"]).stdout
-    assert json_lines(logs), logs[-2000:]
+    # Right after `helm install` the container may not have written its first line yet.
+    name = operator_pod["metadata"]["name"]
+    wait_for(
+        lambda: json_lines(cluster.kubectl("logs", "-n", voice_namespace, name).stdout),
+        f"a JSON line in {name}'s log",
+        60,
+    )
 
 
 def test_voice_from_a_host_path_answers_through_its_service(
