@@ -21,7 +21,12 @@ from e2e.cluster.node_config import ON_REAL_NODE
 from e2e.cluster.node_images import OPERATOR_IMAGE, SERVER_IMAGE
 from e2e.load import LoadLoop, same_sentence
 from e2e.scaling import ScaleWatch
-from gpt_sovits.demo import DEMO_PROMPT_LANGUAGE, DEMO_PROMPT_TEXT, ensure_demo_bundle
+from gpt_sovits.demo import (
+    DEMO_MAX_TOKENS_PER_SENTENCE,
+    DEMO_PROMPT_LANGUAGE,
+    DEMO_PROMPT_TEXT,
+    ensure_demo_bundle,
+)
 
 VOICE_NAME = "demo"
 # Autoscaling set through the VoiceService as a user would: at most 2 pods, scale out at once,
@@ -64,7 +69,9 @@ def node_voice_spec(source: dict[str, Any], *, replicas: int = 1) -> dict[str, A
             }
         ],
         "resources": {"gpu": 0, "requests": {"cpu": "100m", "memory": "512Mi"}, "limits": {"memory": "3Gi"}},
-        "inference": {"precision": "fp32", "maxBatchSize": 4},
+        # Random weights seldom emit EOS: the cap keeps each sentence short (the continuous
+        # scheduler's guard would end an uncapped one as collapsed).
+        "inference": {"precision": "fp32", "maxBatchSize": 4, "maxTokensPerSentence": DEMO_MAX_TOKENS_PER_SENTENCE},
         "service": {"port": 8000},
         **ON_REAL_NODE,
     }

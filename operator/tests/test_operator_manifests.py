@@ -255,6 +255,13 @@ def test_cpu_only_pods_ask_for_no_gpu() -> None:
     assert env_of(dep)["VOICE_SERVER_DEVICE"] == "cpu"
 
 
+def test_unset_inference_caps_leave_the_server_defaults() -> None:
+    env = env_of(build_deployment(make(), OWNER, IMAGE))
+    assert env["VOICE_SERVER_SCHEDULER"] == "continuous"
+    assert "VOICE_SERVER_MAX_TOKENS_PER_SENTENCE" not in env
+    assert "VOICE_SERVER_GPT_CACHE_MIB" not in env
+
+
 def test_inference_settings_become_server_env_vars() -> None:
     spec = make(
         inference={
@@ -262,6 +269,9 @@ def test_inference_settings_become_server_env_vars() -> None:
             "maxBatchSize": 8,
             "maxBatchDelayMs": 25,
             "maxQueue": 99,
+            "scheduler": "static",
+            "maxTokensPerSentence": 60,
+            "gptCacheMiB": 512.5,
             "cache": {"enabled": False, "maxEntries": 5, "maxBytes": 1024},
         },
         model={
@@ -282,6 +292,9 @@ def test_inference_settings_become_server_env_vars() -> None:
     assert env["VOICE_SERVER_MAX_BATCH_SIZE"] == "8"
     assert env["VOICE_SERVER_MAX_BATCH_DELAY_MS"] == "25.0"
     assert env["VOICE_SERVER_MAX_QUEUE"] == "99"
+    assert env["VOICE_SERVER_SCHEDULER"] == "static"
+    assert env["VOICE_SERVER_MAX_TOKENS_PER_SENTENCE"] == "60"
+    assert env["VOICE_SERVER_GPT_CACHE_MIB"] == "512.5"
     assert env["VOICE_SERVER_CACHE_ENABLED"] == "false"
     assert env["VOICE_SERVER_CACHE_MAX_ENTRIES"] == "5"
     assert env["VOICE_SERVER_CACHE_MAX_BYTES"] == "1024"

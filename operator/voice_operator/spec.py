@@ -20,6 +20,7 @@ from voice_operator.errors import SpecInvalidError
 
 ModelVersion = Literal["v1", "v2", "v2Pro", "v2ProPlus", "v3", "v4"]
 Precision = Literal["auto", "fp16", "fp32", "bf16"]
+Scheduler = Literal["continuous", "static"]
 PullPolicy = Literal["Always", "IfNotPresent", "Never"]
 ServiceType = Literal["ClusterIP", "NodePort", "LoadBalancer"]
 Quantity = str
@@ -224,6 +225,9 @@ class InferenceSpec(_Model):
     max_batch_size: int = Field(32, ge=1, le=512)
     max_batch_delay_ms: float = Field(10.0, ge=0, le=10_000)
     max_queue: int = Field(256, ge=1, le=1_000_000)
+    scheduler: Scheduler = "continuous"
+    max_tokens_per_sentence: int | None = Field(None, ge=1, le=1500)
+    gpt_cache_mib: float | None = Field(None, gt=0, alias="gptCacheMiB")
     cache: CacheSpec = CacheSpec()
 
 

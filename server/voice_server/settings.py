@@ -114,14 +114,11 @@ class ServerSettings(BaseSettings):
     )
     max_queue: int = Field(256, ge=1, le=1_000_000, description="Queued requests beyond which 429 is sent.")
     scheduler: Literal["continuous", "static"] = Field(
-        # Not yet continuous: its generation guard ends a sentence that reaches the phone-derived token
-        # budget without EOS with a 400, which every sentence of random demo weights does unless
-        # --max-tokens-per-sentence caps it, and a VoiceService cannot set that cap yet.
-        "static",
+        "continuous",
         description="GPT batching: continuous (sentences join the running decode at every step) or "
         "static (a batch decodes until its last sentence ends).",
     )
-    gpt_cache_mb: float | None = Field(
+    gpt_cache_mib: float | None = Field(
         None,
         gt=0,
         description="Continuous scheduler: GPT KV-cache memory for the decoding sentences (MiB); more "

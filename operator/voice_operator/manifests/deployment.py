@@ -35,11 +35,16 @@ def server_env(spec: VoiceServiceSpec, model_dir: str) -> list[dict[str, str]]:
         _env("MAX_BATCH_SIZE", inference.max_batch_size),
         _env("MAX_BATCH_DELAY_MS", inference.max_batch_delay_ms),
         _env("MAX_QUEUE", inference.max_queue),
+        _env("SCHEDULER", inference.scheduler),
         _env("CACHE_ENABLED", inference.cache.enabled),
         _env("CACHE_MAX_ENTRIES", inference.cache.max_entries),
         _env("CACHE_MAX_BYTES", inference.cache.max_bytes),
         _env("GRACEFUL_SHUTDOWN_S", spec.shutdown.drain_seconds),
     ]
+    if inference.max_tokens_per_sentence is not None:
+        env.append(_env("MAX_TOKENS_PER_SENTENCE", inference.max_tokens_per_sentence))
+    if inference.gpt_cache_mib is not None:
+        env.append(_env("GPT_CACHE_MIB", inference.gpt_cache_mib))
     sv_weights = spec.model.speaker_verification_file
     if sv_weights is not None:
         env.append(_env("SV_WEIGHTS", sv_weights))
