@@ -47,7 +47,17 @@ STATIC = "static"
 CONTINUOUS = "continuous"
 #: The columns of one whole-request row, in table order.
 COLUMNS = ("server", "clients", "requests", "req/s", "p50 ms", "p95 ms", "short p95 ms", "load avg")
-STREAM_COLUMNS = ("server", "streams", "chunks", "requests", "ttfa p50 ms", "ttfa p95 ms", "load avg")
+STREAM_COLUMNS = (
+    "server",
+    "streams",
+    "chunks",
+    "requests",
+    "ttfa p50 ms",
+    "ttfa p95 ms",
+    "stall p50 s",
+    "stall p95 s",
+    "load avg",
+)
 #: Targets of the issue: continuous at least this many times static's requests/s at 16 and 32
 #: clients (short requests' P95 no worse), and streamed first audio at most this share of today's.
 THROUGHPUT_TARGET = 1.5
@@ -111,6 +121,7 @@ def measure_streams(
     sent, samples, pick = _by_kind(bodies)
     asyncio.run(drive(server.url, streams, sent, pick))
     first = samples["short"].first_bytes + samples["long"].first_bytes
+    stalls = samples["short"].stalls + samples["long"].stalls
     return {
         "server": server.name,
         "streams": streams,
@@ -118,6 +129,8 @@ def measure_streams(
         "requests": requests,
         "ttfa p50 ms": quantile_ms(first, 0.50),
         "ttfa p95 ms": quantile_ms(first, 0.95),
+        "stall p50 s": quantile_ms(stalls, 0.50) / 1000,
+        "stall p95 s": quantile_ms(stalls, 0.95) / 1000,
         "load avg": os.getloadavg()[0],
     }
 
@@ -214,7 +227,9 @@ def run(settings: BenchSettings, plan: Plan, log_dir: Path) -> tuple[Rows, Rows]
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the flags, run, print the tables and the comparison."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 16, 32])
+    parser.add_argument(
+        "--concurrency", type=int, nargs="*", default=[1, 8, 16, 32], help="client levels; none: streams only"
+    )
     parser.add_argument("--requests-per-client", type=int, default=2)
     parser.add_argument("--min-requests", type=int, default=6, help="fewest whole requests per level")
     parser.add_argument("--tokens", type=int, default=50, help="--max-tokens-per-sentence (50 ids = 2 s)")

@@ -174,6 +174,8 @@ def _body(index: int, *, seed: int, stream: bool = False, stream_chunks: str = "
 class Samples:
     latencies: list[float] = field(default_factory=list)
     first_bytes: list[float] = field(default_factory=list)
+    #: Per stream: seconds its listener heard silence after the first audio (played as received).
+    stalls: list[float] = field(default_factory=list)
     audio_s: float = 0.0
 
 
@@ -190,13 +192,23 @@ async def _streamed(http: httpx.AsyncClient, body: dict[str, object], samples: S
     started = time.perf_counter()
     async with http.stream("POST", "/api/v1/tts", json=body) as response:
         response.raise_for_status()
+        bytes_per_s = _BYTES_PER_SAMPLE * int(response.headers["x-sample-rate"])
         first: float | None = None
+        played_until = stalled = 0.0  # the listener's clock: audio plays from the first byte on
         async for chunk in response.aiter_bytes():
-            if first is None and chunk:
-                first = time.perf_counter() - started
+            if not chunk:
+                continue
+            now = time.perf_counter() - started
+            if first is None:
+                first = played_until = now
+            elif now > played_until:
+                stalled += now - played_until
+                played_until = now
+            played_until += len(chunk) / bytes_per_s
         if first is None:
             raise RuntimeError("empty stream")
         samples.first_bytes.append(first)
+        samples.stalls.append(stalled)
 
 
 async def drive(

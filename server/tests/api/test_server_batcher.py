@@ -15,6 +15,7 @@ from voice_server.engine.batcher import (
     BatcherOverloadedError,
     BatcherStoppedError,
 )
+from voice_server.engine.queue import URGENT
 
 
 class Recorder:
@@ -244,3 +245,26 @@ def test_a_dying_loop_fails_what_it_holds_at_once_and_refuses_more(fault: str) -
     assert len(failures) == 1
     assert later is failures[0]
     assert "RuntimeError" in str(later) or "ValueError" in str(later)
+
+
+def test_a_busy_stage_runs_urgent_work_next_then_the_rest_by_due_time() -> None:
+    gate = threading.Event()
+    fn = Recorder(gate=gate)
+
+    async def scenario() -> None:
+        batcher = _batcher(fn, max_batch_size=1, max_delay_s=0)
+        batcher.start()
+        running = asyncio.ensure_future(batcher.submit(1))
+        await fn.wait_entered()  # item 1 runs, blocked on the gate; the rest queue behind it
+        now = time.monotonic()
+        later = asyncio.ensure_future(batcher.submit(2, due=now + 5))  # a stream with audio left
+        whole = asyncio.ensure_future(batcher.submit(3))  # unstreamed work: due at its arrival
+        await _until(lambda: batcher.depth == 2)
+        first = asyncio.ensure_future(batcher.submit(4, urgency=URGENT))  # a stream's first audio
+        await _until(lambda: batcher.depth == 3)
+        gate.set()
+        assert await asyncio.gather(running, later, whole, first) == [2, 4, 6, 8]
+        await batcher.stop()
+
+    asyncio.run(scenario())
+    assert fn.batches == [[1], [4], [3], [2]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from voice_server.engine.queue import BatchQueue, Entry, QueueFullError
+from voice_server.engine.queue import NORMAL, URGENT, BatchQueue, Entry, QueueFullError
 
 
 def _queue(costs: list[int], max_queue: int = 100) -> BatchQueue[int]:
@@ -59,3 +59,35 @@ def test_oldest_wait_measures_the_front_entry() -> None:
     queue.append(Entry(item=1, enqueued_at=100.0))
     queue.append(Entry(item=2, enqueued_at=105.0))
     assert queue.oldest_wait_s(now=110.0) == pytest.approx(10.0)
+
+
+def test_an_urgent_entry_goes_ahead_and_equal_ranks_keep_arrival_order() -> None:
+    queue: BatchQueue[str] = BatchQueue(10)
+    queue.append(Entry(item="a"))
+    queue.append(Entry(item="b"))
+    queue.append(Entry(item="first audio", urgency=URGENT))
+    queue.append(Entry(item="c"))
+    queue.append(Entry(item="second first audio", urgency=URGENT))
+    assert [e.item for e in queue.next_batch(8)] == ["first audio", "second first audio", "a", "b", "c"]
+
+
+def test_within_a_class_the_earlier_due_time_goes_first() -> None:
+    queue: BatchQueue[str] = BatchQueue(10)
+    queue.append(Entry(item="arrived at 10", enqueued_at=10.0))
+    queue.append(Entry(item="due at 14", enqueued_at=11.0, due=14.0))
+    queue.append(Entry(item="due at 9 (listener ran dry)", enqueued_at=12.0, due=9.0))
+    queue.append(Entry(item="arrived at 13", enqueued_at=13.0, urgency=NORMAL))
+    assert [e.item for e in queue.next_batch(8)] == [
+        "due at 9 (listener ran dry)",
+        "arrived at 10",
+        "arrived at 13",
+        "due at 14",
+    ]
+
+
+def test_a_refused_front_entry_keeps_its_place_ahead_of_later_ranks() -> None:
+    queue: BatchQueue[str] = BatchQueue(10)
+    queue.append(Entry(item="normal"))
+    queue.append(Entry(item="urgent", urgency=URGENT))
+    assert queue.next_batch(8, fits=lambda item: item != "urgent") == []
+    assert [e.item for e in queue.next_batch(8)] == ["urgent", "normal"]

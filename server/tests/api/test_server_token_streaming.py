@@ -5,6 +5,7 @@ chunks every time, and the generation guard retries a streamed row only before i
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,7 @@ from gpt_sovits.t2s.chunking import ChunkRule
 from voice_server.engine import chunks, continuous
 from voice_server.engine.chunks import ChunkJob, TokenChunking
 from voice_server.engine.model import BatchingSettings, ModelSpec, VoiceModel
+from voice_server.engine.queue import NORMAL, URGENT
 from voice_server.engine.results import SentenceAudio
 from voice_server.metrics import ServerMetrics
 
@@ -173,3 +175,26 @@ def test_a_collapsed_streamed_row_is_retried_before_its_first_chunk_only(
     retried = _run(model, scenario)
     assert [piece.final for piece in retried] == [True]
     assert retried[0].wave.shape[0] == 6 * SAMPLES_PER_ID
+
+
+def test_a_streams_first_audio_is_urgent_and_later_chunks_are_due_when_its_audio_runs_out(
+    synth, demo_dir
+) -> None:
+    job = _job(synth, demo_dir, "Ranked chunks of one stream.", seed=6, tokens=40)
+    model = _model(synth, "continuous")
+    ranks: list[tuple[int, float | None]] = []
+    submit = model.sovits.submit
+
+    async def recording_submit(item: Any, timeout_s: float | None = None, **rank: Any) -> SentenceAudio:
+        ranks.append((rank["urgency"], rank["due"]))
+        return await submit(item, timeout_s, **rank)
+
+    model.sovits.submit = recording_submit  # type: ignore[method-assign]
+    pieces = _run(model, lambda model: _streamed(model, [job]))
+    assert ranks[0] == (URGENT, None)
+    assert all(urgency == NORMAL for urgency, _ in ranks[1:])
+    dues = [due for _, due in ranks[1:]]
+    sent_s = [piece.wave.shape[0] / model.sample_rate for piece in pieces]
+    # Each later piece is due one earlier piece's duration after the one before it.
+    steps = [later - earlier for earlier, later in itertools.pairwise(dues)]  # type: ignore[operator]
+    assert steps == pytest.approx(sent_s[1:-1])

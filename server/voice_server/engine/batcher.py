@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from voice_server.engine.queue import BatchQueue, Entry, QueueFullError
+from voice_server.engine.queue import NORMAL, BatchQueue, Entry, QueueFullError
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +125,11 @@ class Batcher(Generic[ItemT, ResultT]):
             await self._task
         self._executor.shutdown(wait=True)
 
-    async def submit(self, item: ItemT, timeout_s: float | None = None) -> ResultT:
-        """Queue ``item`` and wait for its result (or its exception)."""
+    async def submit(
+        self, item: ItemT, timeout_s: float | None = None, *, urgency: int = NORMAL, due: float | None = None
+    ) -> ResultT:
+        """Queue ``item`` and wait for its result (or its exception); ``urgency`` and ``due`` rank
+        it in the queue (see :class:`~voice_server.engine.queue.Entry`; default: arrival order)."""
         if self.failure is not None:
             raise self.failure
         if self._stopping:
@@ -135,7 +138,8 @@ class Batcher(Generic[ItemT, ResultT]):
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         job = _Job(item, future, deadline)
         try:
-            self._queue.append(Entry(item=job, cost=self._cost(item), cancelled=job.cancelled))
+            entry = Entry(item=job, cost=self._cost(item), cancelled=job.cancelled, urgency=urgency, due=due)
+            self._queue.append(entry)
         except QueueFullError:
             raise BatcherOverloadedError(self.retry_after_s()) from None
         self._wakeup.set()

@@ -30,6 +30,7 @@ from gpt_sovits.pipeline import PreparedSentence, SentenceJob, SynthesisParams, 
 from voice_server.engine.batcher import Batcher, BatcherFailedError
 from voice_server.engine.chunks import ChunkJob, StreamedSentence, TokenChunking, TokenFeed
 from voice_server.engine.continuous import ContinuousGpt
+from voice_server.engine.playback import Playback
 from voice_server.engine.results import Semantic, SentenceAudio
 from voice_server.metrics import ServerMetrics
 
@@ -157,11 +158,11 @@ class VoiceModel:
                 on_failure=on_failure,
                 name=f"gpt-{name}",
             )
-        # SoVITS decodes one sentence at a time; grouping still lets it drain the queue without
-        # returning to the event loop between sentences.
+        # SoVITS decodes one item at a time, and takes them one by one so that the queue's order
+        # (a stream's first audio first, see :mod:`.playback`) holds between any two items.
         self.sovits: Batcher[Semantic | ChunkJob, SentenceAudio] = Batcher(
             self._sovits_batch,
-            max_batch_size=batching.max_batch_size,
+            max_batch_size=1,
             max_delay_s=0.0,
             max_queue=stage_queue,
             on_batch=self._observer("sovits"),
@@ -333,10 +334,12 @@ class VoiceModel:
 
         Sentence i+1's GPT decode is queued when sentence i's finishes, so it overlaps sentence
         i's (last) SoVITS decode; decoding them all in one batch would hold the first audio back
-        until the longest sentence is done.
+        until the longest sentence is done. The stream's :class:`~.playback.Playback` ranks its
+        SoVITS work: its first audio ahead of other work, the rest by when its listener runs out.
         """
         if not jobs:
             return
+        playback = Playback(self.sample_rate)
         current: _Decoding | None = None
         pending: _Decoding | None = self._begin(jobs[0], deadline, chunking)
         try:
@@ -349,7 +352,8 @@ class VoiceModel:
                     if after + 1 < len(jobs):
                         pending = self._begin(jobs[after + 1], deadline, chunking)
 
-                async for piece in self._sentence_audio(current, deadline, decoded):
+                async for piece in self._sentence_audio(current, deadline, decoded, playback):
+                    playback.sent(piece.wave.size)
                     yield piece
         finally:
             for decoding in (current, pending):
@@ -371,7 +375,7 @@ class VoiceModel:
         return decoding
 
     async def _sentence_audio(
-        self, decoding: _Decoding, deadline: float, decoded: Callable[[], None]
+        self, decoding: _Decoding, deadline: float, decoded: Callable[[], None], playback: Playback
     ) -> AsyncGenerator[SentenceAudio, None]:
         """One sentence's audio: whole once decoded, or every chunk its feed cuts, then the rest.
 
@@ -381,12 +385,13 @@ class VoiceModel:
         if feed is None:
             semantic = await decoding.task
             decoded()
-            yield await self.sovits.submit(semantic, _remaining(deadline))
+            urgency, due = playback.rank()
+            yield await self.sovits.submit(semantic, _remaining(deadline), urgency=urgency, due=due)
             return
         sent = 0  # chunks decoded so far
         while not decoding.task.done():
             if sent < len(feed.cuts):
-                piece = await self._chunk(decoding, feed.chunk(sent), deadline)
+                piece = await self._chunk(decoding, feed.chunk(sent), deadline, playback)
                 sent += 1
                 if piece.wave.size:
                     yield piece
@@ -396,16 +401,19 @@ class VoiceModel:
         decoded()
         tokens = semantic.sentence.tokens
         for cut in feed.cuts[sent:]:
-            piece = await self._chunk(decoding, tokens[:cut], deadline)
+            piece = await self._chunk(decoding, tokens[:cut], deadline, playback)
             if piece.wave.size:
                 yield piece
-        yield await self._chunk(decoding, tokens, deadline, final=True, batch_size=semantic.batch_size)
+        yield await self._chunk(
+            decoding, tokens, deadline, playback, final=True, batch_size=semantic.batch_size
+        )
 
     async def _chunk(
         self,
         decoding: _Decoding,
         tokens: torch.Tensor,
         deadline: float,
+        playback: Playback,
         *,
         final: bool = False,
         batch_size: int = 0,
@@ -413,7 +421,8 @@ class VoiceModel:
         """A streamed sentence's new audio for its ids so far (through the SoVITS stage)."""
         assert decoding.streamed is not None  # set before the sentence's decode started
         job = ChunkJob(decoding.streamed, tokens, final, batch_size)
-        return await self.sovits.submit(job, _remaining(deadline))
+        urgency, due = playback.rank()
+        return await self.sovits.submit(job, _remaining(deadline), urgency=urgency, due=due)
 
 
 async def _chunk_or_end(feed: TokenFeed, task: asyncio.Task[Semantic], deadline: float) -> None:

@@ -1,14 +1,19 @@
 """The request queue and its batch selection, in the shape of a continuous-batching router.
 
-``BatchQueue`` owns the waiting entries. ``next_batch`` is a plain synchronous loop: take from the
-front, drop entries whose client has gone, stop at the batch size or the token budget. The async
-side (waiting for batch mates, running the model off the event loop) lives in :mod:`.batcher`.
+``BatchQueue`` owns the waiting entries, in order of their rank: an entry's ``urgency`` class
+first (lower first), then its ``due`` time (default: its arrival), then its arrival. With the
+defaults that is plain FIFO; the SoVITS stage ranks a stream's first audio ahead and a stream's
+later audio by when its listener would run out (see :mod:`.playback`). ``next_batch`` is a plain
+synchronous loop: take from the front, drop entries whose client has gone, stop at the batch size
+or the token budget. The async side (waiting for batch mates, running the model off the event
+loop) lives in :mod:`.batcher`.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -30,34 +35,54 @@ class Entry(Generic[T]):
     #: True once the request's client disconnected or its deadline passed.
     cancelled: Callable[[], bool] = field(default=lambda: False)
     enqueued_at: float = field(default_factory=time.monotonic)
+    #: Rank class: lower runs first (:data:`URGENT` ahead of :data:`NORMAL`).
+    urgency: int = 1
+    #: Within a class, the earlier ``due`` (monotonic seconds) runs first; None: its arrival.
+    due: float | None = None
+
+    def rank(self) -> tuple[int, float]:
+        """The queue's sort key (ties keep arrival order)."""
+        return (self.urgency, self.enqueued_at if self.due is None else self.due)
+
+
+#: Rank classes of :attr:`Entry.urgency`.
+URGENT = 0
+NORMAL = 1
 
 
 class BatchQueue(Generic[T]):
-    """FIFO of entries with bounded length; not thread-safe (one owner: the engine loop)."""
+    """Entries in rank order (FIFO for equal ranks) with bounded length; not thread-safe (one
+    owner: the engine loop)."""
 
     def __init__(self, max_queue: int) -> None:
         self.max_queue = max_queue
-        self._entries: deque[Entry[T]] = deque()
+        # (rank, arrival number, entry), kept sorted; the number keeps equal ranks in arrival order.
+        self._entries: list[tuple[tuple[int, float], int, Entry[T]]] = []
+        self._arrivals = itertools.count()
         self.dropped = 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def append(self, entry: Entry[T]) -> None:
-        """Queue ``entry`` at the back; raises :class:`QueueFullError` when full."""
+        """Queue ``entry`` behind every entry of its rank or lower; raises :class:`QueueFullError`
+        when full."""
         if len(self._entries) >= self.max_queue:
             raise QueueFullError(f"queue holds {self.max_queue} requests")
-        self._entries.append(entry)
+        bisect.insort(self._entries, (entry.rank(), next(self._arrivals), entry), key=lambda e: e[:2])
+
+    def _front(self) -> Entry[T]:
+        return self._entries[0][2]
 
     def oldest_wait_s(self, now: float | None = None) -> float:
-        """How long the front entry has waited; 0 when empty."""
+        """How long the front entry has waited (the oldest, for FIFO ranks); 0 when empty."""
         if not self._entries:
             return 0.0
-        return (now if now is not None else time.monotonic()) - self._entries[0].enqueued_at
+        return (now if now is not None else time.monotonic()) - self._front().enqueued_at
 
     def take_all(self) -> list[Entry[T]]:
         """Remove and return every waiting entry (a stage that stops for good fails them)."""
-        entries = list(self._entries)
+        entries = [entry for *_, entry in self._entries]
         self._entries.clear()
         return entries
 
@@ -74,16 +99,16 @@ class BatchQueue(Generic[T]):
         batch: list[Entry[T]] = []
         spent = 0
         while self._entries and len(batch) < max_size:
-            entry = self._entries[0]
+            entry = self._front()
             if entry.cancelled():
-                self._entries.popleft()
+                del self._entries[0]
                 self.dropped += 1
                 continue
             if batch and cost_budget is not None and spent + entry.cost > cost_budget:
                 break
             if fits is not None and not fits(entry.item):
                 break
-            self._entries.popleft()
+            del self._entries[0]
             batch.append(entry)
             spent += entry.cost
         return batch
