@@ -2,8 +2,10 @@
 
 Two ``gpt-sovits-server --demo --demo-size release`` processes (random GPT and SoVITS weights at
 the official sizes, so the GPT stage costs what a real voice's does) run side by side with the
-same settings except ``--scheduler``: ``static`` (a batch decodes until its last sentence ends:
-the baseline) and ``continuous`` (sentences join the running decode at every step). Both have
+same settings except ``--scheduler``: ``static`` (a batch decodes until its last sentence ends),
+with ``--sovits-order arrival`` (SoVITS work first come, first served): today's server, the
+baseline; and ``continuous`` (sentences join the running decode at every step) with the default
+playback order of the SoVITS queue (a stream's first audio first). Both have
 ``--max-tokens-per-sentence`` set, because the random GPT never emits EOS.
 
 At each concurrency level the same mixed workload (the same bodies and seeds) goes to the static
@@ -209,7 +211,9 @@ def run(settings: BenchSettings, plan: Plan, log_dir: Path) -> tuple[Rows, Rows]
     """Start both servers, measure every level (static first, same workload), then the streams."""
     whole: Rows = []
     streams: Rows = []
-    with demo_servers(settings, {STATIC: (32, "static"), CONTINUOUS: (32, "continuous")}, log_dir) as servers:
+    batching = {STATIC: (32, "static"), CONTINUOUS: (32, "continuous")}
+    # The baseline is today's server: static batching, and SoVITS work first come, first served.
+    with demo_servers(settings, batching, log_dir, {STATIC: ("--sovits-order", "arrival")}) as servers:
         for level, clients in enumerate(plan.concurrency):
             requests = max(plan.min_requests, clients * plan.requests_per_client)
             for server in servers:

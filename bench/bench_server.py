@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,7 +118,9 @@ class DemoServer:
             self.popen.wait()
 
 
-def _server_argv(settings: BenchSettings, port: int, max_batch_size: int, scheduler: str) -> list[str]:
+def _server_argv(
+    settings: BenchSettings, port: int, max_batch_size: int, scheduler: str, extra: Sequence[str] = ()
+) -> list[str]:
     # The console script's module, run by this interpreter (works from any checkout on PYTHONPATH).
     return [
         sys.executable,
@@ -131,14 +133,19 @@ def _server_argv(settings: BenchSettings, port: int, max_batch_size: int, schedu
         *("--max-batch-delay-ms", str(settings.max_batch_delay_ms)),
         *("--torch-threads", str(settings.torch_threads)),
         *("--log-level", "WARNING", "--drain-delay-s", "0"),
+        *extra,
     ]
 
 
 @contextmanager
 def demo_servers(
-    settings: BenchSettings, batching: dict[str, tuple[int, str]], log_dir: Path
+    settings: BenchSettings,
+    batching: dict[str, tuple[int, str]],
+    log_dir: Path,
+    extra_args: Mapping[str, Sequence[str]] | None = None,
 ) -> Iterator[list[DemoServer]]:
-    """Start one demo server per ``name: (max_batch_size, scheduler)``, all ready; stop them on exit."""
+    """Start one demo server per ``name: (max_batch_size, scheduler)`` (plus its ``extra_args``),
+    all ready; stop them on exit."""
     servers: list[DemoServer] = []
     try:
         for name, (size, scheduler) in batching.items():
@@ -146,7 +153,9 @@ def demo_servers(
             log = log_dir / f"server-{name.replace(' ', '-')}.log"
             with log.open("wb") as sink:
                 popen = subprocess.Popen(
-                    _server_argv(settings, port, size, scheduler), stdout=sink, stderr=subprocess.STDOUT
+                    _server_argv(settings, port, size, scheduler, (extra_args or {}).get(name, ())),
+                    stdout=sink,
+                    stderr=subprocess.STDOUT,
                 )
             servers.append(DemoServer(name, f"http://127.0.0.1:{port}", popen, log))
         for server in servers:

@@ -44,6 +44,7 @@ def build_state(settings: ServerSettings) -> ServerState:
         max_delay_s=settings.max_batch_delay_ms / 1000,
         max_queue=settings.max_queue,
         scheduler=settings.scheduler,
+        sovits_order=settings.sovits_order,
         cache_budget_bytes=None if settings.gpt_cache_mib is None else int(settings.gpt_cache_mib * MiB),
         prefill_budget=settings.max_prefill_tokens,
     )

@@ -118,6 +118,11 @@ class ServerSettings(BaseSettings):
         description="GPT batching: continuous (sentences join the running decode at every step) or "
         "static (a batch decodes until its last sentence ends).",
     )
+    sovits_order: Literal["playback", "arrival"] = Field(
+        "playback",
+        description="SoVITS queue order: playback (a stream's first audio first, then by when each "
+        "listener's audio runs out) or arrival (first come, first served: the baseline).",
+    )
     gpt_cache_mib: float | None = Field(
         None,
         gt=0,

@@ -28,3 +28,10 @@ def test_a_playing_stream_is_due_when_its_audio_runs_out() -> None:
     assert due is not None
     assert before + 2.0 <= due <= after + 2.0
     assert playback.sent_s == pytest.approx(2.0)
+
+
+def test_arrival_order_ranks_every_piece_as_new_work() -> None:
+    playback = Playback(sample_rate=32000, ranked=False)
+    assert playback.rank() == (NORMAL, None)
+    playback.sent(32000)
+    assert playback.rank() == (NORMAL, None)

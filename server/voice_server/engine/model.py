@@ -61,6 +61,9 @@ class BatchingSettings:
     max_queue: int
     #: continuous: sentences join the running GPT decode at every step; static: whole batches.
     scheduler: Literal["continuous", "static"] = "continuous"
+    #: playback: the SoVITS queue serves a stream's first audio first, then by when each
+    #: listener's audio runs out (see :mod:`.playback`); arrival: first come, first served.
+    sovits_order: Literal["playback", "arrival"] = "playback"
     #: Continuous only: KV-cache bytes of the decoding sentences (None: max_batch_size bounds them).
     cache_budget_bytes: int | None = None
     #: Continuous only: most prefix positions prefilled in one step.
@@ -126,6 +129,7 @@ class VoiceModel:
         self.synthesizer = synthesizer
         self.generation = generation
         self._metrics = metrics
+        self._sovits_order = batching.sovits_order
         self._holders = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -339,7 +343,7 @@ class VoiceModel:
         """
         if not jobs:
             return
-        playback = Playback(self.sample_rate)
+        playback = Playback(self.sample_rate, ranked=self._sovits_order == "playback")
         current: _Decoding | None = None
         pending: _Decoding | None = self._begin(jobs[0], deadline, chunking)
         try:

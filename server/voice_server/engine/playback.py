@@ -23,12 +23,16 @@ class Playback:
     """The audio one stream has handed to its client so far."""
 
     sample_rate: int
+    #: False: every piece ranks as work arriving now (first come, first served).
+    ranked: bool = True
     #: When its first audio left (monotonic seconds); None before.
     started_at: float | None = None
     sent_s: float = 0.0
 
     def rank(self) -> tuple[int, float | None]:
         """(urgency, due) of the stream's next piece of audio."""
+        if not self.ranked:
+            return NORMAL, None
         if self.started_at is None:
             return URGENT, None
         return NORMAL, self.started_at + self.sent_s
