@@ -243,6 +243,9 @@ class Text2SemanticDecoder(nn.Module):
         self.h = BlockStack(config)
         self.ar_predict_layer = nn.Linear(d, config.vocab_size, bias=False)
         self._predict_pack = PackedWeight()
+        #: Continuous decodes of this model (``DecodeSlots``) replay CUDA graphs of their step on
+        #: CUDA (``gpt_sovits.t2s.graphs``); set by the loader from the server setting.
+        self.cuda_graphs = False
 
     @property
     def dtype(self) -> torch.dtype:

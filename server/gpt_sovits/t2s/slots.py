@@ -29,6 +29,7 @@ from gpt_sovits.t2s.decode import (
     _check_ids,
     _packed_prefixes,
 )
+from gpt_sovits.t2s.graphs import GraphedStep
 from gpt_sovits.t2s.kv_cache import SlotKVCache
 from gpt_sovits.t2s.model import Text2SemanticDecoder
 from gpt_sovits.t2s.sampling import sample
@@ -73,12 +74,29 @@ class DecodeSlots:
     what the budget holds at the current width, so admissions rarely reallocate); the caller
     decides admissions with :func:`cache_bytes`, so the storage never exceeds the budget unless a
     single row alone is larger.
+
+    ``graphs`` runs each decode step through a :class:`~gpt_sovits.t2s.graphs.GraphedStep` (padded
+    to static shapes, replayed as CUDA graphs on CUDA): True for the default one, or one given;
+    False for the eager step; None (the default) follows the model's ``cuda_graphs`` flag.
     """
 
-    def __init__(self, model: Text2SemanticDecoder, max_rows: int, budget_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        model: Text2SemanticDecoder,
+        max_rows: int,
+        budget_bytes: int | None = None,
+        *,
+        graphs: GraphedStep | bool | None = None,
+    ) -> None:
         """No rows yet; storage is reserved as rows are admitted."""
         cfg = model.config
         self.model = model
+        if graphs is None:
+            graphs = model.cuda_graphs
+        if isinstance(graphs, bool):
+            graphs = GraphedStep(model) if graphs else None
+        #: The static-shape step in use, None when every step is eager.
+        self.graphs: GraphedStep | None = graphs
         self.max_rows = max_rows
         self.budget_bytes = budget_bytes
         self._per_position = bytes_per_position(model)
@@ -213,7 +231,10 @@ class DecodeSlots:
             ids = ids.index_select(0, order)
         if self._keys:
             positions = self._audio_pos + torch.tensor(self._steps, device=ids.device) - 1
-            self._logits = self.model.decode_step(ids, positions, self.cache.key_mask(), self.cache)
+            if self.graphs is not None:
+                self._logits = self.graphs.step(ids, positions, self.cache)
+            else:
+                self._logits = self.model.decode_step(ids, positions, self.cache.key_mask(), self.cache)
         return finished
 
     def remove(self, keys: Sequence[int]) -> None:
