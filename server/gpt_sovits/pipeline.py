@@ -257,6 +257,7 @@ class Synthesizer:
         *,
         sv_weights: Path | str | None = None,
         text_settings: TextSettings | None = None,
+        cuda_graphs: bool = False,
     ) -> Synthesizer:
         """Load every model onto one device at one precision.
 
@@ -265,13 +266,15 @@ class Synthesizer:
         v2Pro/v2ProPlus SoVITS files (detected from the file) also need ``sv_weights``, the
         speaker-verification model; other versions do not use it and leave it unread.
         ``text_settings`` configures the text frontend (G2PW, caches, Japanese user dictionary);
-        None: defaults. Its files are checked before any model loads.
+        None: defaults. Its files are checked before any model loads. ``cuda_graphs`` makes the
+        GPT's continuous decodes (``DecodeSlots``) replay CUDA graphs of their step (CUDA only).
         """
         if text_settings is not None:
             text_settings.check()
         placement = resolve(device, precision)
         dev, dtype = placement.device, placement.dtype
         t2s = load_t2s(gpt_weights, device=dev, dtype=dtype)
+        t2s.cuda_graphs = cuda_graphs
         sovits = load_sovits(sovits_weights, device=dev, dtype=dtype)
         sv = None
         if sovits.config.is_pro:

@@ -53,6 +53,7 @@ def build_state(settings: ServerSettings) -> ServerState:
         metrics,
         settings.device,
         settings.precision,
+        cuda_graphs=settings.cuda_graphs,
         retire_timeout_s=settings.request_timeout_s,
         text_settings=settings.text_settings(),
     )

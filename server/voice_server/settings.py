@@ -80,6 +80,13 @@ class ServerSettings(BaseSettings):
     precision: Literal["auto", "fp32", "fp16", "bf16"] = Field(
         "auto", description="auto: fp16 on GPU, fp32 on CPU. fp16/bf16 need a GPU."
     )
+    cuda_graphs: bool = Field(
+        False,
+        description="Continuous scheduler on CUDA only: replay each GPT decode step as a CUDA graph, "
+        "captured once per (rows, KV length) bucket that the running rows are padded to. The static "
+        "scheduler, CPUs and any bucket whose capture fails (logged) decode eagerly. Experimental: "
+        "not yet run on a GPU.",
+    )
 
     max_tokens_per_sentence: int | None = Field(
         None,

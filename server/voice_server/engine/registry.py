@@ -43,8 +43,10 @@ class ModelRegistry:
         retire_timeout_s: float,
         text_settings: TextSettings | None = None,
         on_failure: Callable[[str], None] = lambda _: None,
+        cuda_graphs: bool = False,
     ) -> None:
         self._batching = batching
+        self._cuda_graphs = cuda_graphs
         self._retire_timeout_s = retire_timeout_s
         self._metrics = metrics
         self._device = device
@@ -138,6 +140,7 @@ class ModelRegistry:
             self._precision,
             sv_weights=spec.sv_weights,
             text_settings=self._text_settings,
+            cuda_graphs=self._cuda_graphs,
         )
 
     def _stage_failed(self, name: str, failure: BatcherFailedError) -> None:
