@@ -13,8 +13,10 @@ server, then to the continuous one: half short requests (one short sentence) and
 (five sentences in zh, three in en, as cut5 splits them), two voices, pcm, a new seed per
 request so nothing is served from the cache. Measured: requests/s, P50/P95 latency of all
 requests and P95 of the short ones. Then 8 concurrent streams (the same mix) per server: P50/P95
-time to the first audio byte, with token chunks (16 ids, the API's default) and, on the static
-server, with a chunk per sentence (today's per-sentence streaming, the first-audio baseline).
+time to the first audio byte and the time each listener hears silence after it (played as
+received), with token chunks (16 ids, the API's default) and, on the static server, with a chunk
+per sentence (today's per-sentence streaming, the first-audio baseline); a third server,
+continuous with the SoVITS queue first come first served, separates the two changes.
 
 Run from the repository root: ``python -m bench.bench_scheduler`` (about 20 minutes on two
 shared cores); ``--quick`` is a smoke run with small demo weights (seconds once the two servers
@@ -47,6 +49,7 @@ LONG_TEXTS = (
 SPEAKERS = ("demo", "demo-free")
 STATIC = "static"
 CONTINUOUS = "continuous"
+CONTINUOUS_ARRIVAL = "continuous-arrival"
 #: The columns of one whole-request row, in table order.
 COLUMNS = ("server", "clients", "requests", "req/s", "p50 ms", "p95 ms", "short p95 ms", "load avg")
 STREAM_COLUMNS = (
@@ -211,16 +214,28 @@ def run(settings: BenchSettings, plan: Plan, log_dir: Path) -> tuple[Rows, Rows]
     """Start both servers, measure every level (static first, same workload), then the streams."""
     whole: Rows = []
     streams: Rows = []
-    batching = {STATIC: (32, "static"), CONTINUOUS: (32, "continuous")}
-    # The baseline is today's server: static batching, and SoVITS work first come, first served.
-    with demo_servers(settings, batching, log_dir, {STATIC: ("--sovits-order", "arrival")}) as servers:
+    batching = {
+        STATIC: (32, "static"),
+        CONTINUOUS: (32, "continuous"),
+        CONTINUOUS_ARRIVAL: (32, "continuous"),
+    }
+    # The baseline is today's server: static batching, and SoVITS work first come, first served;
+    # the third server tells the SoVITS queue's order apart from the scheduler (streams only).
+    arrival = ("--sovits-order", "arrival")
+    extra = {STATIC: arrival, CONTINUOUS_ARRIVAL: arrival}
+    with demo_servers(settings, batching, log_dir, extra) as servers:
         for level, clients in enumerate(plan.concurrency):
             requests = max(plan.min_requests, clients * plan.requests_per_client)
-            for server in servers:
+            for server in servers[:2]:
                 row = measure_whole(server, clients, requests, seed_base=level * 100_000)
                 whole.append(row)
                 print(table([row], COLUMNS).splitlines()[-1], flush=True)
-        cases = [(servers[0], "sentence"), (servers[0], "fixed"), (servers[1], "fixed")]
+        cases = [
+            (servers[0], "sentence"),
+            (servers[0], "fixed"),
+            (servers[2], "fixed"),
+            (servers[1], "fixed"),
+        ]
         for server, chunks in cases:
             row = measure_streams(server, plan.streams, plan.stream_requests, chunks, seed_base=800_000)
             streams.append(row)

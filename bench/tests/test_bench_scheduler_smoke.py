@@ -21,8 +21,9 @@ def test_quick_run_prints_both_servers_and_the_comparison(
     assert "| " + " | ".join(STREAM_COLUMNS) + " |" in out
     rows = [line for line in out.splitlines() if line.startswith(("| static |", "| continuous |"))]
     # Each whole-request row twice (as measured, then in the table): 2 levels x 2 servers;
-    # stream rows likewise: 3 cases.
+    # stream rows likewise: 3 cases (and one of the third server's).
     assert len(rows) == 2 * (2 * 2 + 3)
+    assert sum(line.startswith("| continuous-arrival |") for line in out.splitlines()) == 2
     assert "| 2 | " in out  # the comparison's row for 2 clients
     assert "static, sentence (today's, baseline)" in out
     assert "continuous, fixed (target <= 1/3" in out
