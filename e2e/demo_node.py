@@ -71,7 +71,11 @@ def node_voice_spec(source: dict[str, Any], *, replicas: int = 1) -> dict[str, A
         "resources": {"gpu": 0, "requests": {"cpu": "100m", "memory": "512Mi"}, "limits": {"memory": "3Gi"}},
         # Random weights seldom emit EOS: the cap keeps each sentence short (the continuous
         # scheduler's guard would end an uncapped one as collapsed).
-        "inference": {"precision": "fp32", "maxBatchSize": 4, "maxTokensPerSentence": DEMO_MAX_TOKENS_PER_SENTENCE},
+        "inference": {
+            "precision": "fp32",
+            "maxBatchSize": 4,
+            "maxTokensPerSentence": DEMO_MAX_TOKENS_PER_SENTENCE,
+        },
         "service": {"port": 8000},
         **ON_REAL_NODE,
     }
