@@ -55,6 +55,9 @@ def _hub(**source: Any) -> dict[str, Any]:
         ),
         ("badversion", {"model": {**_MODEL, "version": "v9", "source": {"image": {}}}}, "spec.model.version"),
         ("batch0", {"inference": {"maxBatchSize": 0}}, "spec.inference.maxBatchSize"),
+        ("badscheduler", {"inference": {"scheduler": "fifo"}}, "spec.inference.scheduler"),
+        ("tokens0", {"inference": {"maxTokensPerSentence": 0}}, "spec.inference.maxTokensPerSentence"),
+        ("cache0", {"inference": {"gptCacheMiB": 0}}, "spec.inference.gptCacheMiB"),
         (
             "dupspeaker",
             {"speakers": [{"id": "a", "refAudio": "a.wav"}, {"id": "a", "refAudio": "b.wav"}]},
@@ -131,6 +134,8 @@ def test_a_good_spec_is_accepted_with_defaults(kubectl: Kubectl) -> None:
     assert spec["model"]["version"] == "v2"
     assert spec["model"]["source"]["image"]["path"] == "/models"
     assert spec["inference"]["maxBatchSize"] == 32
+    assert spec["inference"]["scheduler"] == "continuous"
+    assert "maxTokensPerSentence" not in spec["inference"]
     assert spec["autoscaling"]["targetRequestsPerSecond"] == 50
     assert spec["service"] == {"type": "ClusterIP", "port": 8000}
 
