@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from t2s_requests import mixed_requests
 
 from gpt_sovits.t2s import load_t2s
 from gpt_sovits.t2s.decode import DecodeRequest, DecodeResult, SamplingParams, decode_one
@@ -26,20 +27,6 @@ needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 # Small buckets, so that the tiny fixtures' rows (67-column prefixes, 3 rows) are padded in both
 # directions and cross bucket boundaries while they decode.
 SMALL_BUCKETS: list[Bucket] = default_buckets((2, 4, 8), (80, 96, 128))
-
-
-def _requests(golden: dict, max_new: int) -> list[DecodeRequest]:
-    """Rows of different text and prompt lengths and sampling settings; three of them seeded."""
-    phones, bert, prompt = golden["phones"][0], golden["bert_rand"][0], golden["prompt_semantic"][0]
-    sampled = SamplingParams(top_k=15, top_p=0.9, temperature=0.8, repetition_penalty=1.35)
-    return [
-        DecodeRequest(phones, bert, prompt, sampled, max_new_tokens=max_new, seed=11),
-        DecodeRequest(phones[:20], bert[:, :20], prompt[:7], sampled, max_new_tokens=max_new - 7, seed=12),
-        DecodeRequest(
-            phones[5:], bert[:, 5:], prompt[:0], SamplingParams(top_k=0), max_new_tokens=max_new, seed=13
-        ),
-        DecodeRequest(phones[:9], bert[:, :9], prompt, SamplingParams.greedy(), max_new_tokens=max_new // 2),
-    ]
 
 
 def _lockstep(
@@ -106,7 +93,7 @@ def test_t2s_graphs_pick_the_smallest_bucket_holding_the_step() -> None:
 def test_t2s_padded_step_equals_eager_across_admissions_and_removals(
     tiny: Text2SemanticDecoder, golden: dict, join_at: int
 ) -> None:
-    first, second, third, fourth = _requests(golden, 40)
+    first, second, third, fourth = mixed_requests(golden, 40)
     schedule = {0: [first]}
     schedule[join_at] = [*schedule.get(join_at, []), second, third]
     schedule[join_at + 3] = [fourth]
@@ -132,7 +119,7 @@ def test_t2s_padded_step_equals_eager_when_rows_end_by_eos_and_slots_refill(
         DecodeRequest(
             **{**r.__dict__, "max_new_tokens": 200, "sampling": SamplingParams(top_k=50), "seed": i}
         )
-        for i, r in enumerate(_requests(golden, 200))
+        for i, r in enumerate(mixed_requests(golden, 200))
     ]
     graphed = GraphedStep(eos_prone, SMALL_BUCKETS, capture=run_uncaptured)
     results, worst, decodes = _lockstep(eos_prone, graphed, {0: requests[:3], 9: requests[3:]}, max_rows=4)
@@ -144,7 +131,9 @@ def test_t2s_padded_step_equals_eager_when_rows_end_by_eos_and_slots_refill(
 def test_t2s_padded_step_writes_the_eager_keys_and_logits_step_after_step(
     tiny: Text2SemanticDecoder, golden: dict
 ) -> None:
-    gap, key_gap = _teacher_forced_gaps(tiny, _requests(golden, 60)[:3], 50, SMALL_BUCKETS, run_uncaptured)
+    gap, key_gap = _teacher_forced_gaps(
+        tiny, mixed_requests(golden, 60)[:3], 50, SMALL_BUCKETS, run_uncaptured
+    )
     assert gap < 1e-4
     assert key_gap < 1e-5
 
@@ -181,7 +170,7 @@ def _teacher_forced_gaps(
 def test_t2s_graphs_fall_back_to_eager_for_more_rows_than_any_bucket(
     tiny: Text2SemanticDecoder, golden: dict
 ) -> None:
-    first, second = _requests(golden, 40)[0], _requests(golden, 40)[3]  # 40 and 20 new ids
+    first, second = mixed_requests(golden, 40)[0], mixed_requests(golden, 40)[3]  # 40 and 20 new ids
     graphed = GraphedStep(tiny, [(1, 4096)], capture=run_uncaptured)
     _lockstep(tiny, graphed, {0: [first, second]})
     # Both rows decode 19 steps together (eager), then the first alone for 20 (padded).
@@ -193,7 +182,7 @@ def test_t2s_graphs_fall_back_to_eager_for_more_rows_than_any_bucket(
 def test_t2s_graphs_fall_back_to_eager_past_the_longest_bucket(
     tiny: Text2SemanticDecoder, golden: dict
 ) -> None:
-    request = _requests(golden, 30)[0]  # 67 prefix positions
+    request = mixed_requests(golden, 30)[0]  # 67 prefix positions
     graphed = GraphedStep(tiny, [(1, 80)], capture=run_uncaptured)
     _lockstep(tiny, graphed, {0: [request]})
     # Decode step k attends 67 + k columns: steps 1-13 fit 80, steps 14-29 do not.
@@ -209,7 +198,7 @@ def test_t2s_graphs_decode_eagerly_where_capture_raises_and_say_so_once_per_buck
         attempts.append(step)
         raise RuntimeError("operation not permitted when stream is capturing")
 
-    first, second, third, _ = _requests(golden, 30)
+    first, second, third, _ = mixed_requests(golden, 30)
     graphed = GraphedStep(tiny, SMALL_BUCKETS, capture=failing)
     with caplog.at_level(logging.WARNING, logger="gpt_sovits.t2s.graphs"):
         # Rows: 1 from step 0, 3 from step 5 (after the second row ends only 2 are left).
@@ -228,7 +217,7 @@ def test_t2s_graphs_decode_eagerly_where_capture_raises_and_say_so_once_per_buck
 def test_t2s_slots_decode_eagerly_unless_asked_and_on_cpu_even_when_asked(
     tiny: Text2SemanticDecoder, golden: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    request = _requests(golden, 20)[0]
+    request = mixed_requests(golden, 20)[0]
     assert DecodeSlots(tiny, 4).graphs is None
     monkeypatch.setattr(tiny, "cuda_graphs", True)
     slots = DecodeSlots(tiny, 4)
@@ -246,7 +235,7 @@ def test_t2s_slots_decode_eagerly_unless_asked_and_on_cpu_even_when_asked(
 @needs_cuda
 def test_t2s_cuda_graphs_replay_the_eager_step(tiny: Text2SemanticDecoder, golden: dict) -> None:
     model = copy.deepcopy(tiny).to("cuda")
-    first, second, third, fourth = _requests(golden, 40)
+    first, second, third, fourth = mixed_requests(golden, 40)
     graphed = GraphedStep(model, SMALL_BUCKETS)  # the real capture: CUDA graphs
     results, worst, decodes = _lockstep(
         model, graphed, {0: [first], 4: [second, third], 7: [fourth]}, remove_at={10: [1]}
@@ -261,7 +250,7 @@ def test_t2s_cuda_graphs_replay_the_eager_step(tiny: Text2SemanticDecoder, golde
 @needs_cuda
 def test_t2s_cuda_graphs_in_fp16_stay_within_tolerance(conformance_dir: Path, golden: dict) -> None:
     model = load_t2s(conformance_dir / "t2s_tiny.ckpt", device="cuda", dtype=torch.float16)
-    gap, key_gap = _teacher_forced_gaps(model, _requests(golden, 60)[:3], 50, SMALL_BUCKETS, None)
+    gap, key_gap = _teacher_forced_gaps(model, mixed_requests(golden, 60)[:3], 50, SMALL_BUCKETS, None)
     # fp16 keeps about 3 significant digits; the padded step may take other attention kernels.
     assert gap < 5e-2
     assert key_gap < 1e-2

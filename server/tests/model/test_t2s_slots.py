@@ -9,25 +9,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from t2s_requests import mixed_requests
 
 from gpt_sovits.t2s.decode import EOS_BLOCKED_STEPS, DecodeRequest, SamplingParams, decode_batch, decode_one
 from gpt_sovits.t2s.kv_cache import SlotKVCache
 from gpt_sovits.t2s.model import Text2SemanticDecoder
 from gpt_sovits.t2s.slots import DecodeResult, DecodeSlots, positions_needed
-
-
-def _requests(golden: dict, max_new: int) -> list[DecodeRequest]:
-    """Rows of different text and prompt lengths and sampling settings, each with its own seed."""
-    phones, bert, prompt = golden["phones"][0], golden["bert_rand"][0], golden["prompt_semantic"][0]
-    sampled = SamplingParams(top_k=15, top_p=0.9, temperature=0.8, repetition_penalty=1.35)
-    return [
-        DecodeRequest(phones, bert, prompt, sampled, max_new_tokens=max_new, seed=11),
-        DecodeRequest(phones[:20], bert[:, :20], prompt[:7], sampled, max_new_tokens=max_new - 7, seed=12),
-        DecodeRequest(
-            phones[5:], bert[:, 5:], prompt[:0], SamplingParams(top_k=0), max_new_tokens=max_new, seed=13
-        ),
-        DecodeRequest(phones[:9], bert[:, :9], prompt, SamplingParams.greedy(), max_new_tokens=max_new // 2),
-    ]
 
 
 def _run(
@@ -51,7 +38,7 @@ def _run(
 def test_t2s_a_row_joining_at_any_step_equals_alone_and_static(
     tiny: Text2SemanticDecoder, golden: dict, join_at: int
 ) -> None:
-    first, second, third, fourth = _requests(golden, 40)
+    first, second, third, fourth = mixed_requests(golden, 40)
     static = decode_batch(tiny, [first, second, third, fourth])
     schedule = {0: [first, fourth]}
     schedule[join_at] = [*schedule.get(join_at, []), second, third]
@@ -66,7 +53,7 @@ def test_t2s_a_row_joining_at_any_step_equals_alone_and_static(
 
 
 def test_t2s_a_lone_slot_row_equals_decode_one(tiny: Text2SemanticDecoder, golden: dict) -> None:
-    for request in _requests(golden, 30):
+    for request in mixed_requests(golden, 30):
         assert torch.equal(_run(tiny, {0: [request]})[0].tokens, decode_one(tiny, request).tokens)
 
 
@@ -77,7 +64,7 @@ def test_t2s_slot_rows_stop_at_their_own_eos_and_free_their_slots(
         DecodeRequest(
             **{**r.__dict__, "max_new_tokens": 300, "sampling": SamplingParams(top_k=50), "seed": i}
         )
-        for i, r in enumerate(_requests(golden, 300))
+        for i, r in enumerate(mixed_requests(golden, 300))
     ]
     slots = DecodeSlots(eos_prone, max_rows=4)
     slots.admit(list(enumerate(requests[:3])))
@@ -98,7 +85,7 @@ def test_t2s_slot_rows_stop_at_their_own_eos_and_free_their_slots(
 
 
 def test_t2s_removed_rows_leave_the_others_untouched(tiny: Text2SemanticDecoder, golden: dict) -> None:
-    requests = _requests(golden, 30)
+    requests = mixed_requests(golden, 30)
     slots = DecodeSlots(tiny, max_rows=4)
     slots.admit(list(enumerate(requests)))
     results: dict[int, DecodeResult] = {}
@@ -113,7 +100,7 @@ def test_t2s_removed_rows_leave_the_others_untouched(tiny: Text2SemanticDecoder,
 
 
 def test_t2s_slots_refuse_more_rows_than_they_hold(tiny: Text2SemanticDecoder, golden: dict) -> None:
-    requests = _requests(golden, 20)
+    requests = mixed_requests(golden, 20)
     slots = DecodeSlots(tiny, max_rows=2)
     slots.admit([(0, requests[0])])
     with pytest.raises(ValueError, match="slots"):
