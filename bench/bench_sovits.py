@@ -50,7 +50,7 @@ def _inputs(seconds: float, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, 
     return codes, text, refer
 
 
-def _time_interleaved(
+def time_interleaved(
     fns: list[Callable[[], torch.Tensor]], repeats: int
 ) -> tuple[list[float], list[float], int]:
     """Best wall-clock and process-CPU seconds per function, calls interleaved (A B A B ...).
@@ -100,7 +100,7 @@ def main() -> None:
         )
 
     load = os.getloadavg()[0]
-    walls, cpus, samples = _time_interleaved(
+    walls, cpus, samples = time_interleaved(
         [
             run(baseline),
             run(model),
