@@ -1,6 +1,6 @@
 """Static against continuous GPT batching over real HTTP, with release-size demo weights, same run.
 
-Two ``gpt-sovits-server --demo --demo-size release`` processes (random GPT and SoVITS weights at
+``gpt-sovits-server --demo --demo-size release`` processes (random GPT and SoVITS weights at
 the official sizes, so the GPT stage costs what a real voice's does) run side by side with the
 same settings except ``--scheduler``: ``static`` (a batch decodes until its last sentence ends),
 with ``--sovits-order arrival`` (SoVITS work first come, first served): today's server, the
@@ -19,8 +19,8 @@ per sentence (today's per-sentence streaming, the first-audio baseline); a third
 continuous with the SoVITS queue first come first served, separates the two changes.
 
 Run from the repository root: ``python -m bench.bench_scheduler`` (about 20 minutes on two
-shared cores); ``--quick`` is a smoke run with small demo weights (seconds once the two servers
-are up, about 30 s on an idle machine in all).
+shared cores); ``--quick`` is a smoke run with small demo weights (seconds once the three servers
+are up, about 50 s in all).
 
 This script and ``bench_server.py`` share their server and client helpers (``bench_server``
 compares batching off/static/continuous with small weights and one uniform workload; this one
@@ -211,7 +211,8 @@ Rows = list[dict[str, Any]]
 
 
 def run(settings: BenchSettings, plan: Plan, log_dir: Path) -> tuple[Rows, Rows]:
-    """Start both servers, measure every level (static first, same workload), then the streams."""
+    """Start the three servers, measure every level on the first two (static first, same
+    workload), then the streams on all three."""
     whole: Rows = []
     streams: Rows = []
     batching = {

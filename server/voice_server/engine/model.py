@@ -389,8 +389,7 @@ class VoiceModel:
         if feed is None:
             semantic = await decoding.task
             decoded()
-            urgency, due = playback.rank()
-            yield await self.sovits.submit(semantic, _remaining(deadline), urgency=urgency, due=due)
+            yield await self._vocode(semantic, deadline, playback)
             return
         sent = 0  # chunks decoded so far
         while not decoding.task.done():
@@ -424,9 +423,12 @@ class VoiceModel:
     ) -> SentenceAudio:
         """A streamed sentence's new audio for its ids so far (through the SoVITS stage)."""
         assert decoding.streamed is not None  # set before the sentence's decode started
-        job = ChunkJob(decoding.streamed, tokens, final, batch_size)
+        return await self._vocode(ChunkJob(decoding.streamed, tokens, final, batch_size), deadline, playback)
+
+    async def _vocode(self, item: Semantic | ChunkJob, deadline: float, playback: Playback) -> SentenceAudio:
+        """A stream's next audio through the SoVITS stage, ranked by its playback."""
         urgency, due = playback.rank()
-        return await self.sovits.submit(job, _remaining(deadline), urgency=urgency, due=due)
+        return await self.sovits.submit(item, _remaining(deadline), urgency=urgency, due=due)
 
 
 async def _chunk_or_end(feed: TokenFeed, task: asyncio.Task[Semantic], deadline: float) -> None:

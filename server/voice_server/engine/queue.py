@@ -21,6 +21,11 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
+#: Rank classes of :attr:`Entry.urgency`.
+URGENT = 0
+NORMAL = 1
+
+
 class QueueFullError(Exception):
     """The queue holds ``max_queue`` entries already."""
 
@@ -36,18 +41,13 @@ class Entry(Generic[T]):
     cancelled: Callable[[], bool] = field(default=lambda: False)
     enqueued_at: float = field(default_factory=time.monotonic)
     #: Rank class: lower runs first (:data:`URGENT` ahead of :data:`NORMAL`).
-    urgency: int = 1
+    urgency: int = NORMAL
     #: Within a class, the earlier ``due`` (monotonic seconds) runs first; None: its arrival.
     due: float | None = None
 
     def rank(self) -> tuple[int, float]:
         """The queue's sort key (ties keep arrival order)."""
         return (self.urgency, self.enqueued_at if self.due is None else self.due)
-
-
-#: Rank classes of :attr:`Entry.urgency`.
-URGENT = 0
-NORMAL = 1
 
 
 class BatchQueue(Generic[T]):
