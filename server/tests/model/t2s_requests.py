@@ -17,3 +17,14 @@ def mixed_requests(golden: dict, max_new: int) -> list[DecodeRequest]:
         ),
         DecodeRequest(phones[:9], bert[:, :9], prompt, SamplingParams.greedy(), max_new_tokens=max_new // 2),
     ]
+
+
+def sampled_requests(golden: dict, max_new: int) -> list[DecodeRequest]:
+    """:func:`mixed_requests` all sampled (top-k 50), each with its own seed and ``max_new`` ids: on
+    an EOS-prone model they end at different steps."""
+    return [
+        DecodeRequest(
+            **{**r.__dict__, "max_new_tokens": max_new, "sampling": SamplingParams(top_k=50), "seed": i}
+        )
+        for i, r in enumerate(mixed_requests(golden, max_new))
+    ]

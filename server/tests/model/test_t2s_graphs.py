@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from t2s_requests import mixed_requests
+from t2s_requests import mixed_requests, sampled_requests
 
 from gpt_sovits.t2s import load_t2s
-from gpt_sovits.t2s.decode import DecodeRequest, DecodeResult, SamplingParams, decode_one
+from gpt_sovits.t2s.decode import DecodeRequest, DecodeResult, decode_one
 from gpt_sovits.t2s.graphs import Bucket, GraphedStep, choose_bucket, default_buckets, run_uncaptured
 from gpt_sovits.t2s.model import Text2SemanticDecoder
 from gpt_sovits.t2s.slots import DecodeSlots
@@ -115,12 +115,7 @@ def test_t2s_padded_step_equals_eager_when_rows_end_by_eos_and_slots_refill(
     eos_prone: Text2SemanticDecoder, golden: dict
 ) -> None:
     # The padding rows are then freed slots holding a finished row's stale keys and values.
-    requests = [
-        DecodeRequest(
-            **{**r.__dict__, "max_new_tokens": 200, "sampling": SamplingParams(top_k=50), "seed": i}
-        )
-        for i, r in enumerate(mixed_requests(golden, 200))
-    ]
+    requests = sampled_requests(golden, 200)
     graphed = GraphedStep(eos_prone, SMALL_BUCKETS, capture=run_uncaptured)
     results, worst, decodes = _lockstep(eos_prone, graphed, {0: requests[:3], 9: requests[3:]}, max_rows=4)
     assert worst < 1e-4

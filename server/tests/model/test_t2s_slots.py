@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from t2s_requests import mixed_requests
+from t2s_requests import mixed_requests, sampled_requests
 
-from gpt_sovits.t2s.decode import EOS_BLOCKED_STEPS, DecodeRequest, SamplingParams, decode_batch, decode_one
+from gpt_sovits.t2s.decode import EOS_BLOCKED_STEPS, DecodeRequest, decode_batch, decode_one
 from gpt_sovits.t2s.kv_cache import SlotKVCache
 from gpt_sovits.t2s.model import Text2SemanticDecoder
 from gpt_sovits.t2s.slots import DecodeResult, DecodeSlots, positions_needed
@@ -60,12 +60,7 @@ def test_t2s_a_lone_slot_row_equals_decode_one(tiny: Text2SemanticDecoder, golde
 def test_t2s_slot_rows_stop_at_their_own_eos_and_free_their_slots(
     eos_prone: Text2SemanticDecoder, golden: dict
 ) -> None:
-    requests = [
-        DecodeRequest(
-            **{**r.__dict__, "max_new_tokens": 300, "sampling": SamplingParams(top_k=50), "seed": i}
-        )
-        for i, r in enumerate(mixed_requests(golden, 300))
-    ]
+    requests = sampled_requests(golden, 300)
     slots = DecodeSlots(eos_prone, max_rows=4)
     slots.admit(list(enumerate(requests[:3])))
     rows_seen: list[int] = []
