@@ -122,11 +122,7 @@ def test_a_corrupt_checkpoint_crash_loops_with_its_reason(
 def _ready_pods(cluster: Cluster, namespace: str, name: str) -> list[str]:
     """Names of the VoiceService's pods whose Ready condition is True."""
     pods = get_json(cluster, "pods", "-n", namespace, "-l", f"app.kubernetes.io/instance={name}")["items"]
-    return [
-        pod["metadata"]["name"]
-        for pod in pods
-        if any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions") or [])
-    ]
+    return [pod["metadata"]["name"] for pod in pods if condition(pod, "Ready").get("status") == "True"]
 
 
 def test_a_download_that_fails_its_checksum_is_named(
