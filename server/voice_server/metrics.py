@@ -96,12 +96,6 @@ class ServerMetrics:
             ["reason"],
             registry=r,
         )
-        self.stage_paused = Counter(
-            "gsv_stage_paused_seconds",
-            "Seconds a stage held its next step back while another stage decoded a stream's first audio.",
-            ["stage"],
-            registry=r,
-        )
         self.generation_failures = Counter(
             "gsv_generation_failures",
             "Sentences that collapsed again on retry and ended with an error, by rule.",

@@ -130,11 +130,6 @@ class ServerSettings(BaseSettings):
         description="SoVITS queue order: playback (a stream's first audio first, then by when each "
         "listener's audio runs out) or arrival (first come, first served: the baseline).",
     )
-    first_audio_pauses_gpt: bool = Field(
-        True,
-        description="With playback order: the GPT stage holds its next step while a stream's first "
-        "audio is being decoded, so that audio gets the cores (or GPU) to itself.",
-    )
     gpt_cache_mib: float | None = Field(
         None,
         gt=0,

@@ -1,5 +1,4 @@
-"""Dynamic batching: grouping, bounds, overload, cancellation, errors, draining, and one stage holding
-back for another's urgent work."""
+"""Dynamic batching: grouping, bounds, overload, cancellation, errors and draining."""
 
 from __future__ import annotations
 
@@ -269,78 +268,3 @@ def test_a_busy_stage_runs_urgent_work_next_then_the_rest_by_due_time() -> None:
 
     asyncio.run(scenario())
     assert fn.batches == [[1], [4], [3], [2]]
-
-
-def test_urgent_drained_waits_for_every_urgent_submission_however_it_ends() -> None:
-    gate = threading.Event()
-    fn = Recorder(gate=gate)
-
-    async def scenario() -> None:
-        batcher = _batcher(fn, max_batch_size=1, max_delay_s=0, max_queue=3)
-        batcher.start()
-        assert await batcher.urgent_drained() is False  # nothing urgent: no wait
-        running = asyncio.ensure_future(batcher.submit(1, urgency=URGENT))
-        await fn.wait_entered()  # urgent item 1 runs, blocked on the gate
-        queued = asyncio.ensure_future(batcher.submit(2, urgency=URGENT))
-        gone = asyncio.ensure_future(batcher.submit(3, urgency=URGENT))
-        normal = asyncio.ensure_future(batcher.submit(4))
-        await _until(lambda: batcher.depth == 3)
-        with pytest.raises(BatcherOverloadedError):  # refused: never counted as held
-            await batcher.submit(5, urgency=URGENT)
-        drained = asyncio.ensure_future(batcher.urgent_drained())
-        gone.cancel()  # its client went away: no longer anyone's first audio
-        await asyncio.sleep(0.05)
-        assert not drained.done()  # items 1 and 2 are still urgent
-        gate.set()
-        assert await drained is True
-        assert (await running, await queued) == (2, 4)
-        assert await batcher.urgent_drained() is False
-        assert await normal == 8
-        await batcher.stop()
-
-    asyncio.run(scenario())
-    assert fn.batches == [[1], [2], [4]]
-
-
-def test_a_paused_stage_takes_no_batch_while_the_other_stage_has_urgent_work() -> None:
-    gate = threading.Event()
-    vocoder_fn = Recorder(gate=gate)
-    gpt_fn = Recorder()
-    paused: list[float] = []
-
-    async def scenario() -> None:
-        vocoder = _batcher(vocoder_fn, max_batch_size=1, max_delay_s=0)
-        gpt = Batcher(
-            gpt_fn,
-            max_batch_size=4,
-            max_delay_s=0,
-            max_queue=100,
-            pause=vocoder.urgent_drained,
-            on_pause=paused.append,
-        )
-        vocoder.start()
-        gpt.start()
-        # Later audio of a playing stream does not hold the other stage back.
-        later = asyncio.ensure_future(vocoder.submit(1))
-        await vocoder_fn.wait_entered()
-        assert await gpt.submit(10) == 20
-        assert paused == []
-        gate.set()
-        assert await later == 2
-        # A stream's first audio does, until it is decoded.
-        gate.clear()
-        vocoder_fn.entered.clear()
-        first = asyncio.ensure_future(vocoder.submit(2, urgency=URGENT))
-        await vocoder_fn.wait_entered()
-        held = asyncio.ensure_future(gpt.submit(11))
-        await asyncio.sleep(0.1)
-        assert not held.done()
-        assert gpt_fn.batches == [[10]]
-        gate.set()
-        assert (await first, await held) == (4, 22)
-        await gpt.stop()
-        await vocoder.stop()
-
-    asyncio.run(scenario())
-    assert len(paused) == 1
-    assert paused[0] >= 0.1

@@ -1,5 +1,5 @@
 """The continuous GPT stage on the demo model: joining rows, memory budget, fairness, cancellation,
-the generation guard's retry, holding back for another stage's urgent work."""
+the generation guard's retry."""
 
 from __future__ import annotations
 
@@ -180,33 +180,3 @@ def test_a_row_that_collapses_again_ends_with_a_generation_error(synth, demo_dir
 
     _run(synth, scenario, on_collapse=lambda reason, retried: seen.append((reason, retried)))
     assert seen == [("run", True), ("run", False)]
-
-
-def test_a_paused_decode_holds_its_rows_and_resumes_with_the_same_ids(synth, demo_dir) -> None:
-    job = _job(synth, demo_dir, "This one waits while first audio is decoded.", seed=7, tokens=200)
-    clear = asyncio.Event()
-    clear.set()
-    paused: list[float] = []
-
-    async def pause() -> bool:  # stands in for the SoVITS stage's urgent_drained
-        if clear.is_set():
-            return False
-        await clear.wait()
-        return True
-
-    async def scenario(stage: ContinuousGpt) -> torch.Tensor:
-        decoding = asyncio.create_task(stage.decode(job))
-        await _until(lambda: stage.stats.steps >= 3)
-        clear.clear()  # urgent work arrives in the other stage
-        await asyncio.sleep(0.05)  # a step already on the worker thread may still end
-        held_at = stage.stats.steps
-        await asyncio.sleep(0.2)
-        assert stage.stats.steps == held_at
-        assert stage.running == 1  # the row keeps its slot
-        clear.set()
-        return (await decoding).sentence.tokens
-
-    tokens = _run(synth, scenario, pause=pause, on_pause=paused.append)
-    assert torch.equal(tokens, _static(synth, [job])[0])
-    assert len(paused) == 1
-    assert paused[0] >= 0.2

@@ -1,7 +1,6 @@
 """Token-chunk streaming in the engine, with both schedulers: a sentence's audio leaves while its GPT
 row still decodes, the row's ids are the same whether it streams or not, a fixed seed gives the same
-chunks every time, the generation guard retries a streamed row only before its first chunk, and the
-GPT stage holds its steps while a stream's first audio is decoded."""
+chunks every time, and the generation guard retries a streamed row only before its first chunk."""
 
 from __future__ import annotations
 
@@ -45,10 +44,8 @@ def _job(synth: Synthesizer, demo_dir: Path, text: str, seed: int, tokens: int) 
     return synth.jobs(text, reference, params)[0]
 
 
-def _model(synth: Synthesizer, scheduler: str, **batching_options: Any) -> VoiceModel:
-    batching = BatchingSettings(
-        max_batch_size=4, max_delay_s=0.0, max_queue=8, scheduler=scheduler, **batching_options
-    )
+def _model(synth: Synthesizer, scheduler: str) -> VoiceModel:
+    batching = BatchingSettings(max_batch_size=4, max_delay_s=0.0, max_queue=8, scheduler=scheduler)
     spec = ModelSpec(Path("gpt.ckpt"), Path("sovits.pth"))
     return VoiceModel("default", spec, synth, generation=1, batching=batching, metrics=ServerMetrics())
 
@@ -201,59 +198,3 @@ def test_a_streams_first_audio_is_urgent_and_later_chunks_are_due_when_its_audio
     # Each later piece is due one earlier piece's duration after the one before it.
     steps = [later - earlier for earlier, later in itertools.pairwise(dues)]  # type: ignore[operator]
     assert steps == pytest.approx(sent_s[1:-1])
-
-
-@pytest.mark.parametrize("pauses", [True, False])
-def test_the_gpt_stage_holds_its_steps_while_a_streams_first_audio_is_decoded(
-    synth, demo_dir, pauses
-) -> None:
-    # Two streams: the first chunk to reach the SoVITS stage is held there while both rows would
-    # go on decoding. (A static batch, once started, runs to its end; it waits between batches.)
-    jobs = [
-        _job(synth, demo_dir, f"Stream {i} decodes for a long while.", seed=20 + i, tokens=1500)
-        for i in (0, 1)
-    ]
-    model = _model(synth, "continuous", first_audio_pauses_gpt=pauses)
-    assert isinstance(model.gpt, continuous.ContinuousGpt)
-    stats = model.gpt.stats
-    gate, entered = threading.Event(), threading.Event()
-    inner = model.sovits._run_batch
-
-    def gated(items: list[Any]) -> Any:
-        if not gate.is_set():
-            entered.set()
-            assert gate.wait(10), "the test never opened the gate"
-        return inner(items)
-
-    model.sovits._run_batch = gated
-
-    async def scenario(model: VoiceModel) -> int:
-        streams = [asyncio.create_task(_streamed(model, [job])) for job in jobs]
-        assert await asyncio.to_thread(entered.wait, 10), "no first chunk reached the SoVITS stage"
-        await asyncio.sleep(0.1)  # a step already on the GPT worker thread may still end
-        held_at = stats.steps
-        await asyncio.sleep(0.3)
-        moved = stats.steps - held_at
-        gate.set()
-        await _until_true(lambda: stats.steps > held_at + 1)  # the decode goes on once it is out
-        for stream in streams:
-            stream.cancel()
-        await asyncio.gather(*streams, return_exceptions=True)
-        return moved
-
-    moved = _run(model, scenario)
-    paused_s = model._metrics.registry.get_sample_value("gsv_stage_paused_seconds_total", {"stage": "gpt"})
-    if pauses:
-        assert moved == 0
-        assert paused_s is not None
-        assert paused_s >= 0.3
-    else:
-        assert moved > 0
-        assert not paused_s
-
-
-async def _until_true(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 10
-    while not condition():
-        assert time.monotonic() < deadline, "condition never held"
-        await asyncio.sleep(0.005)

@@ -7,12 +7,6 @@ on one worker thread, so health checks and metrics stay responsive while the mod
 A caller that goes away (client disconnect, deadline) is cancelled; its entry is dropped before
 it costs any compute.
 
-Stages of one model share the same cores (or GPU). A stage built with ``pause`` awaits it before
-each run: the GPT stage awaits :meth:`Batcher.urgent_drained` of the SoVITS stage, so a stream's
-first audio (the one urgent kind of work, see :mod:`.playback`) is decoded with the machine to
-itself instead of beside a GPT step. Urgent work only exists once the GPT stage has produced it,
-so a paused stage always resumes.
-
 A failing batch fails its own items only. A loop that dies for any other reason (a bug outside
 the model call) would otherwise leave every later caller waiting for its deadline: the stage
 then fails what it holds at once, refuses new work with :class:`BatcherFailedError`, and reports
@@ -25,11 +19,11 @@ import asyncio
 import concurrent.futures
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from voice_server.engine.queue import NORMAL, URGENT, BatchQueue, Entry, QueueFullError
+from voice_server.engine.queue import NORMAL, BatchQueue, Entry, QueueFullError
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +68,7 @@ class Batcher(Generic[ItemT, ResultT]):
     """Groups submitted items into batches for ``run_batch`` (called on a worker thread).
 
     ``on_batch`` is told, per dispatched batch, how long each of its items waited in the queue;
-    ``on_failure`` is told once if the loop dies; ``pause`` is awaited before each batch is taken
-    (it answers whether it had to wait; ``on_pause`` then hears how many seconds).
+    ``on_failure`` is told once if the loop dies.
     """
 
     def __init__(
@@ -89,8 +82,6 @@ class Batcher(Generic[ItemT, ResultT]):
         cost_budget: int | None = None,
         on_batch: Callable[[list[float]], None] = lambda _: None,
         on_failure: Callable[[BatcherFailedError], None] = lambda _: None,
-        pause: Callable[[], Awaitable[bool]] | None = None,
-        on_pause: Callable[[float], None] = lambda _: None,
         name: str = "batch",
     ) -> None:
         # Loosely typed: the continuous GPT stage runs its steps through it, and tests wrap it.
@@ -108,11 +99,6 @@ class Batcher(Generic[ItemT, ResultT]):
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._busy_s = 0.0  # moving estimate of one batch's run time, for Retry-After
-        self._pause = pause
-        self._on_pause = on_pause
-        self._urgent = 0  # urgent submissions not yet answered (queued or running)
-        self._no_urgent = asyncio.Event()
-        self._no_urgent.set()
         #: Set once the loop has died; every later submission raises it.
         self.failure: BatcherFailedError | None = None
         self.name = name
@@ -156,41 +142,11 @@ class Batcher(Generic[ItemT, ResultT]):
             self._queue.append(entry)
         except QueueFullError:
             raise BatcherOverloadedError(self.retry_after_s()) from None
-        if urgency == URGENT:
-            self._count_urgent(future)
         self._wakeup.set()
         try:
             return await asyncio.wait_for(asyncio.shield(future), timeout_s)
         finally:
             future.cancel()  # no-op when done; otherwise marks the entry dead for next_batch
-
-    async def urgent_drained(self) -> bool:
-        """Return once no urgent submission is waiting or running here; True when that meant
-        waiting (False at once when none is)."""
-        if self._no_urgent.is_set():
-            return False
-        await self._no_urgent.wait()
-        return True
-
-    def _count_urgent(self, future: asyncio.Future[ResultT]) -> None:
-        # A future ends exactly once (answered, failed, or cancelled by a caller that went away),
-        # and its callback runs on the loop, so the count cannot leak.
-        self._urgent += 1
-        self._no_urgent.clear()
-        future.add_done_callback(self._urgent_done)
-
-    def _urgent_done(self, _: asyncio.Future[ResultT]) -> None:
-        self._urgent -= 1
-        if not self._urgent:
-            self._no_urgent.set()
-
-    async def _wait_turn(self) -> None:
-        """Await ``pause`` (another stage's urgent work) before taking the next batch."""
-        if self._pause is None:
-            return
-        started = time.monotonic()
-        if await self._pause():
-            self._on_pause(time.monotonic() - started)
 
     def retry_after_s(self) -> float:
         """How long a refused caller should wait: the queue ahead in batches × one batch's time."""
@@ -229,7 +185,6 @@ class Batcher(Generic[ItemT, ResultT]):
                 await self._wakeup.wait()
                 continue
             await self._gather_batch_mates()
-            await self._wait_turn()
             batch = self._queue.next_batch(self.max_batch_size, self._cost_budget)
             if not batch:
                 continue

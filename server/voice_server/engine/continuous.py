@@ -13,9 +13,7 @@ overtakes it; a single row is always admitted when nothing else runs); the rows 
 iteration hold at most ``prefill_budget`` prefix positions, so one burst of arrivals cannot stall
 the running rows' next step for long. An idle stage waits up to ``max_delay_s`` for batch mates
 before its first step, as the static batcher does. ``on_batch`` hears the queue waits of each
-admission, ``on_step`` the number of rows of each decode step. With ``pause`` (see
-:class:`~voice_server.engine.batcher.Batcher`), each iteration first waits for it: the running
-rows hold their slots and simply take their next step later.
+admission, ``on_step`` the number of rows of each decode step.
 
 The stage reuses :class:`~voice_server.engine.batcher.Batcher`'s queue, submission, failure and
 stop handling; a sentence's text frontend and reference features run before it queues (off the
@@ -28,7 +26,7 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from gpt_sovits.errors import GenerationError, GptSovitsError
@@ -94,8 +92,6 @@ class ContinuousGpt(Batcher[PreparedSentence, Semantic]):
         on_step: Callable[[int], None] = lambda _: None,
         on_collapse: Callable[[Collapse, bool], None] = lambda _reason, _retried: None,
         prepare: Callable[[SentenceJob], PreparedSentence] | None = None,
-        pause: Callable[[], Awaitable[bool]] | None = None,
-        on_pause: Callable[[float], None] = lambda _: None,
         name: str = "gpt",
     ) -> None:
         super().__init__(
@@ -107,8 +103,6 @@ class ContinuousGpt(Batcher[PreparedSentence, Semantic]):
             cost_budget=prefill_budget,
             on_batch=on_batch,
             on_failure=on_failure,
-            pause=pause,
-            on_pause=on_pause,
             name=name,
         )
         self._synthesizer = synthesizer
@@ -168,7 +162,6 @@ class ContinuousGpt(Batcher[PreparedSentence, Semantic]):
                 # An idle decode gives batch mates ``max_delay_s`` to arrive; a running one takes
                 # newcomers at its next step.
                 await self._gather_batch_mates()
-            await self._wait_turn()
             drop = [key for key, row in self._rows.items() if row.job.cancelled()]
             for key in drop:
                 del self._rows[key]

@@ -64,10 +64,6 @@ class BatchingSettings:
     #: playback: the SoVITS queue serves a stream's first audio first, then by when each
     #: listener's audio runs out (see :mod:`.playback`); arrival: first come, first served.
     sovits_order: Literal["playback", "arrival"] = "playback"
-    #: The GPT stage holds its next step while the SoVITS stage has a stream's first audio to
-    #: decode (playback order only: arrival order ranks nothing urgent), so that audio gets the
-    #: machine to itself.
-    first_audio_pauses_gpt: bool = True
     #: Continuous only: KV-cache bytes of the decoding sentences (None: max_batch_size bounds them).
     cache_budget_bytes: int | None = None
     #: Continuous only: most prefix positions prefilled in one step.
@@ -139,19 +135,6 @@ class VoiceModel:
         self._idle.set()
         self._reference_count_lock = threading.Lock()
         stage_queue = batching.max_queue * _SENTENCES_PER_REQUEST_BOUND
-        # SoVITS decodes one item at a time, and takes them one by one so that the queue's order
-        # (a stream's first audio first, see :mod:`.playback`) holds between any two items.
-        self.sovits: Batcher[Semantic | ChunkJob, SentenceAudio] = Batcher(
-            self._sovits_batch,
-            max_batch_size=1,
-            max_delay_s=0.0,
-            max_queue=stage_queue,
-            on_batch=self._observer("sovits"),
-            on_failure=on_failure,
-            name=f"sovits-{name}",
-        )
-        pause = self.sovits.urgent_drained if batching.first_audio_pauses_gpt else None
-        on_pause = self._metrics.stage_paused.labels(stage="gpt").inc
         self.gpt: Batcher[SentenceJob | PreparedSentence, Semantic] | ContinuousGpt
         if batching.scheduler == "continuous":
             self.gpt = ContinuousGpt(
@@ -167,8 +150,6 @@ class VoiceModel:
                 on_step=self._metrics.batch_size.labels(stage="gpt").observe,
                 on_collapse=self._count_collapse,
                 prepare=self._prepare,
-                pause=pause,
-                on_pause=on_pause,
                 name=f"gpt-{name}",
             )
         else:
@@ -179,10 +160,19 @@ class VoiceModel:
                 max_queue=stage_queue,
                 on_batch=self._observer("gpt"),
                 on_failure=on_failure,
-                pause=pause,
-                on_pause=on_pause,
                 name=f"gpt-{name}",
             )
+        # SoVITS decodes one item at a time, and takes them one by one so that the queue's order
+        # (a stream's first audio first, see :mod:`.playback`) holds between any two items.
+        self.sovits: Batcher[Semantic | ChunkJob, SentenceAudio] = Batcher(
+            self._sovits_batch,
+            max_batch_size=1,
+            max_delay_s=0.0,
+            max_queue=stage_queue,
+            on_batch=self._observer("sovits"),
+            on_failure=on_failure,
+            name=f"sovits-{name}",
+        )
 
     @property
     def version(self) -> str:
