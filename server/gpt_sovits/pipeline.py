@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -39,6 +39,7 @@ from gpt_sovits.device import Placement, resolve
 from gpt_sovits.errors import AudioError, CheckpointError, GptSovitsError, TextError
 from gpt_sovits.sovits import SovitsSynthesizer, load_sovits
 from gpt_sovits.sovits.chunked import ChunkedDecoder
+from gpt_sovits.sovits.model import PriorSample
 from gpt_sovits.ssl import SSL_SAMPLE_RATE, SslFeatureExtractor, prompt_wave
 from gpt_sovits.sv import SpeakerVerifier
 from gpt_sovits.t2s import DecodeRequest, SamplingParams, Text2SemanticDecoder, decode_batch, load_t2s
@@ -176,6 +177,25 @@ class SemanticSentence:
 
     prepared: PreparedSentence
     tokens: torch.Tensor
+
+
+@dataclass(frozen=True)
+class ChunkVocode:
+    """A streamed sentence's SoVITS work: its ids so far; decode what is new (the rest when
+    ``final``), through its :class:`~gpt_sovits.sovits.chunked.ChunkedDecoder`."""
+
+    decoder: ChunkedDecoder
+    tokens: torch.Tensor
+    final: bool
+
+
+# Turns the wave of an item's window into the item's audio.
+_Finish = Callable[[torch.Tensor], np.ndarray]
+
+
+def _to_numpy(wave: torch.Tensor) -> np.ndarray:
+    out: np.ndarray = wave.float().cpu().numpy().astype(np.float32, copy=False)
+    return out
 
 
 def _prompt_sentence(text: str, language: str) -> str:
@@ -398,28 +418,71 @@ class Synthesizer:
         )
         return PreparedSentence(job, reference, target_phones, request)
 
-    @torch.inference_mode()
     def vocode(self, sentence: SemanticSentence) -> np.ndarray:
         """Semantic ids + target phones → peak-guarded float32 wave (SoVITS, one sentence)."""
-        prepared, tokens = sentence.prepared, sentence.tokens
+        (wave,) = self.vocode_batch([sentence])
+        if isinstance(wave, GptSovitsError):
+            raise wave
+        return wave
+
+    @torch.inference_mode()
+    def vocode_batch(
+        self, items: Sequence[SemanticSentence | ChunkVocode]
+    ) -> list[np.ndarray | GptSovitsError]:
+        """SoVITS for several sentences or streamed chunks (of different sentences) at once.
+
+        Each item's prior is sampled alone (text encoder and noise are per item); the flow and the
+        generator then run once per group of items whose windows have one shape (the first
+        item's group first), so nothing is padded and each wave is the one its lone decode gives,
+        up to the summation order of batched convolutions (measured in tests: within 1e-5).
+        Results in item order: the float32 wave, or the item's :class:`GptSovitsError`.
+        """
+        results: list[np.ndarray | GptSovitsError | None] = [None] * len(items)
+        groups: dict[tuple[int, int, bool], list[tuple[int, PriorSample, _Finish]]] = {}
+        for index, item in enumerate(items):
+            try:
+                begun = self._begin_vocode(item)
+            except GptSovitsError as err:
+                results[index] = err
+                continue
+            if isinstance(begun, np.ndarray):
+                results[index] = begun
+                continue
+            sample, finish = begun
+            groups.setdefault(sample.key(), []).append((index, sample, finish))
+        for group in groups.values():
+            waves = self.sovits.synthesize([sample for _, sample, _ in group])
+            for (index, _, finish), wave in zip(group, waves, strict=True):
+                results[index] = finish(wave)
+        assert all(result is not None for result in results)
+        return [result for result in results if result is not None]
+
+    def _begin_vocode(self, item: SemanticSentence | ChunkVocode) -> np.ndarray | tuple[PriorSample, _Finish]:
+        """One item up to the flow: its audio when it needs no decode, else its window and what
+        turns that window's wave into the item's audio."""
+        dev = self.device
+        if isinstance(item, ChunkVocode):
+            decoder = item.decoder
+            step = decoder.begin(item.tokens, item.final)
+            if isinstance(step, torch.Tensor):
+                return _to_numpy(step)
+            return step, lambda wave: _to_numpy(decoder.finish(wave))
+        prepared, tokens = item.prepared, item.tokens
         if tokens.numel() == 0:
             return np.zeros(0, dtype=np.float32)
-        dev = self.device
         params = prepared.job.params
         generator = None
         if params.seed is not None:
             generator = torch.Generator(device=dev).manual_seed(params.seed)
-        wave = self.sovits.decode(
+        sample = self.sovits.prior_sample(
             tokens.to(dev).view(1, 1, -1),
             prepared.target_phones.to(dev).unsqueeze(0),
+            prepared.reference.speaker,
             noise_scale=params.noise_scale,
             speed=params.speed,
             generator=generator,
-            ge=prepared.reference.speaker,
         )
-        guarded = peak_guard(wave[0, 0].float())
-        out: np.ndarray = guarded.cpu().numpy().astype(np.float32, copy=False)
-        return out
+        return sample, lambda wave: _to_numpy(peak_guard(wave.float()))
 
     def chunker(self, rule: ChunkRule) -> TokenChunker:
         """A cutter of one streamed sentence's ids into chunks by ``rule``."""
@@ -442,14 +505,15 @@ class Synthesizer:
                 generator=generator,
             )
 
-    @torch.inference_mode()
     def vocode_chunk(self, decoder: ChunkedDecoder, tokens: torch.Tensor, final: bool) -> np.ndarray:
         """A streamed sentence's new audio (float32) now that its ids so far are ``tokens``.
 
         ``final``: the sentence's decode is over, so the rest of its audio comes out.
         """
-        out: np.ndarray = decoder.decode(tokens, final).cpu().numpy().astype(np.float32, copy=False)
-        return out
+        (wave,) = self.vocode_batch([ChunkVocode(decoder, tokens, final)])
+        if isinstance(wave, GptSovitsError):
+            raise wave
+        return wave
 
     @torch.inference_mode()
     def semantic_batch(

@@ -45,6 +45,7 @@ def build_state(settings: ServerSettings) -> ServerState:
         max_queue=settings.max_queue,
         scheduler=settings.scheduler,
         sovits_order=settings.sovits_order,
+        sovits_max_batch_size=settings.sovits_max_batch_size,
         cache_budget_bytes=None if settings.gpt_cache_mib is None else int(settings.gpt_cache_mib * MiB),
         prefill_budget=settings.max_prefill_tokens,
     )

@@ -130,6 +130,14 @@ class ServerSettings(BaseSettings):
         description="SoVITS queue order: playback (a stream's first audio first, then by when each "
         "listener's audio runs out) or arrival (first come, first served: the baseline).",
     )
+    sovits_max_batch_size: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Most SoVITS items (sentences, stream chunks) decoded together, taken in queue "
+        "order without waiting; those of one length share the flow and generator. 1 on CPU, where "
+        "the decode is compute-bound already (measured: batching only delays the first item).",
+    )
     gpt_cache_mib: float | None = Field(
         None,
         gt=0,

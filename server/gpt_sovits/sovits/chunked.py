@@ -29,12 +29,13 @@ of every chunk again share one grid. The generator ends in tanh, so chunks need 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gpt_sovits.sovits.model import SovitsSynthesizer
+from gpt_sovits.sovits.model import PriorSample, SovitsSynthesizer
 
 # Frames of noise drawn at a time: every draw has the same shape, so frame j's values are the
 # same however many frames were asked for.
@@ -83,8 +84,10 @@ def _crossfade(held: Tensor, head: Tensor) -> Tensor:
 class ChunkedDecoder:
     """One sentence's SoVITS decode, chunk by chunk as its ids arrive (see the module docstring).
 
-    ``text`` holds the sentence's phone ids [1, Tx], ``ge`` its speaker vector [1, gin, 1] (None:
-    reference-free). Not thread-safe: one thread calls :meth:`decode` at a time.
+        ``text`` holds the sentence's phone ids [1, Tx], ``ge`` its speaker vector [1, gin, 1] (None:
+        reference-free). Not thread-safe: one thread calls :meth:`decode` (or :meth:`begin`, then
+    :meth:`finish` with its window's wave, which lets windows of several sentences decode as one
+    batch) at a time.
     """
 
     def __init__(
@@ -115,6 +118,7 @@ class ChunkedDecoder:
         self._sent = 0  # frames whose audio has been returned
         self._held: Tensor | None = None  # audio of the frames after them, not yet returned
         self._decoded_ids = 0  # ids the last decode saw
+        self._pending: _Pending | None = None  # a chunk begun, its window not yet finished
         self.finished = False
 
     def frames(self, ids: int) -> int:
@@ -131,8 +135,21 @@ class ChunkedDecoder:
         ``codes`` [Tc] are all of the sentence's ids so far (each call extends the last one's);
         ``final``: they are all there will be, so nothing is held back and the decoder is done.
         """
+        step = self.begin(codes, final)
+        if isinstance(step, Tensor):
+            return step
+        (wave,) = self.model.synthesize([step])
+        return self.finish(wave)
+
+    @torch.inference_mode()
+    def begin(self, codes: Tensor, final: bool) -> Tensor | PriorSample:
+        """:meth:`decode` up to the flow and generator: the audio itself when the chunk needs no
+        decode, else the window to :meth:`~SovitsSynthesizer.synthesize` (alone or batched with
+        other sentences' windows), whose wave then goes to :meth:`finish`."""
         if self.finished:
             raise ValueError("this sentence's decode has finished already")
+        if self._pending is not None:
+            raise ValueError("the last chunk's window was never finished")
         self.finished = final
         total = self.frames(codes.numel())
         end = total if final else total - min(self.frames(self.overlap), total)
@@ -145,17 +162,28 @@ class ChunkedDecoder:
             self._sent = end
             return held
         self._decoded_ids = codes.numel()
-        wave = self._window(codes, total)
+        sample, trim = self._window(codes, total)
+        self._pending = _Pending(held, trim, end, final)
+        return sample
+
+    def finish(self, window: Tensor) -> Tensor:
+        """The new audio, from the wave :meth:`begin`'s window decoded to."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            raise ValueError("finish() without a begun chunk")
+        wave = window.float()[pending.trim :]
+        held = pending.held
         if held is not None:
             wave[: held.shape[0]] = _crossfade(held, wave[: held.shape[0]])
-        split = (end - self._sent) * self._hop
-        if not final:
+        split = (pending.end - self._sent) * self._hop
+        if not pending.final:
             self._held = wave[split:]
-        self._sent = end
+        self._sent = pending.end
         return wave[:split]
 
-    def _window(self, codes: Tensor, total: int) -> Tensor:
-        """Audio of frames ``[sent, total)``: the prior of all ids, the flow and generator on a window."""
+    def _window(self, codes: Tensor, total: int) -> tuple[PriorSample, int]:
+        """The prior of all ids, sampled over the window that frames ``[sent, total)`` need, and
+        the samples to trim off the front of its wave (the generator's left context)."""
         model = self.model
         start = max(0, self._sent - self.frames(self.overlap))  # the generator's left context
         flow_start = max(0, start - model.flow.receptive_radius)
@@ -171,7 +199,14 @@ class ChunkedDecoder:
         z_p = m_p
         if self.noise_scale != 0:
             z_p = m_p + self._noise.frames(flow_start, total) * torch.exp(logs_p) * self.noise_scale
-        mask = torch.ones_like(z_p[:, :1])
-        z = model.flow.reverse(z_p, mask, self._ge)
-        wave: Tensor = model.dec(z[..., start - flow_start :], self._ge)[0, 0].float()
-        return wave[(self._sent - start) * self._hop :]
+        return PriorSample(z_p, self._ge, skip=start - flow_start), (self._sent - start) * self._hop
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """What :meth:`ChunkedDecoder.finish` needs of the chunk :meth:`~ChunkedDecoder.begin` started."""
+
+    held: Tensor | None  # the last chunk's held-back tail, cross-faded into this one's head
+    trim: int  # samples of generator context before the new audio
+    end: int  # frames sent once this chunk is out
+    final: bool

@@ -73,6 +73,25 @@ class DecodeTrace:
     wav: torch.Tensor
 
 
+@dataclass(frozen=True)
+class PriorSample:
+    """A window of one sentence's prior sample, ready for the flow and the generator.
+
+    ``z_p`` [1, inter, frames] is conditioned on ``ge`` [1, gin, 1] (None: reference-free); the
+    first ``skip`` frames are flow context only, the generator decodes the rest. Samples of one
+    :meth:`key` run through :meth:`SovitsSynthesizer.synthesize` as one batch without padding, so
+    each row's wave is its lone decode's (up to the convolutions' summation order).
+    """
+
+    z_p: torch.Tensor
+    ge: torch.Tensor | None
+    skip: int = 0
+
+    def key(self) -> tuple[int, int, bool]:
+        """Samples with equal keys batch together: frames, skipped frames, conditioned or not."""
+        return (self.z_p.shape[-1], self.skip, self.ge is None)
+
+
 class SovitsSynthesizer(nn.Module):
     """SoVITS v1/v2/v2Pro/v2ProPlus inference network (``SynthesizerTrn`` minus its training-only parts)."""
 
@@ -206,14 +225,41 @@ class SovitsSynthesizer(nn.Module):
             ge = self.speaker_embedding(refer, sv)
         ge_mrte = self.mrte_speaker(ge)
         quantized, x, m_p, logs_p, y_mask = self.prior(codes, text, ge_mrte, speed)
-        z_p = m_p
-        if noise_scale != 0:
-            # One draw shaped like m_p: the same stream the reference implementation consumes.
-            noise = torch.randn(m_p.shape, generator=generator, dtype=m_p.dtype, device=m_p.device)
-            z_p = m_p + noise * torch.exp(logs_p) * noise_scale
+        z_p = _sampled(m_p, logs_p, noise_scale, generator)
         z = self.flow.reverse(z_p, y_mask, ge)
         wav = self.dec(z * y_mask, ge)
         return DecodeTrace(ge, ge_mrte, quantized, x, m_p, logs_p, y_mask, z, wav)
+
+    @torch.inference_mode()
+    def prior_sample(
+        self,
+        codes: torch.Tensor,
+        text: torch.Tensor,
+        ge: torch.Tensor | None,
+        noise_scale: float = 0.5,
+        speed: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> PriorSample:
+        """The first half of :meth:`decode` for one sentence (``codes`` [n_q, 1, Tc], ``text``
+        [1, Tx], a cached speaker vector ``ge``); :meth:`synthesize` does the rest."""
+        _, _, m_p, logs_p, _ = self.prior(codes, text, self.mrte_speaker(ge), speed)
+        return PriorSample(_sampled(m_p, logs_p, noise_scale, generator), ge)
+
+    @torch.inference_mode()
+    def synthesize(self, samples: Sequence[PriorSample]) -> list[torch.Tensor]:
+        """Flow and generator over samples of one :meth:`PriorSample.key`, in one batch: each
+        sample's wave [samples] (the model's dtype), in order."""
+        keys = {sample.key() for sample in samples}
+        if len(keys) != 1:
+            raise ValueError(f"one batch takes samples of one shape, got {sorted(keys)}")
+        z_p = torch.cat([sample.z_p for sample in samples])
+        conditioned = [sample.ge for sample in samples if sample.ge is not None]
+        ge = torch.cat(conditioned) if conditioned else None
+        # Every row is whole: the mask the flow multiplies by is all ones, as in a lone decode.
+        mask = torch.ones_like(z_p[:, :1])
+        z = self.flow.reverse(z_p, mask, ge)
+        wav = self.dec(z[..., samples[0].skip :], ge)
+        return list(wav[:, 0])
 
     def decode(
         self,
@@ -241,6 +287,17 @@ class SovitsSynthesizer(nn.Module):
         """HuBERT features [B, 768, T50] → prompt codes [B, n_q, T50 // 2] (odd lengths floor)."""
         projected = self.ssl_proj(ssl_features.to(self._dtype))
         return self.quantizer.encode(projected).transpose(0, 1)
+
+
+def _sampled(
+    m_p: torch.Tensor, logs_p: torch.Tensor, noise_scale: float, generator: torch.Generator | None
+) -> torch.Tensor:
+    """The prior sample ``m_p + ε · exp(logs_p) · noise_scale``."""
+    if noise_scale == 0:
+        return m_p
+    # One draw shaped like m_p: the same stream the reference implementation consumes.
+    noise = torch.randn(m_p.shape, generator=generator, dtype=m_p.dtype, device=m_p.device)
+    return m_p + noise * torch.exp(logs_p) * noise_scale
 
 
 def _check_weights(path: Path, model: nn.Module, weights: dict[str, torch.Tensor]) -> None:

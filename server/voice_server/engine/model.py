@@ -26,7 +26,15 @@ from typing import Literal
 import torch
 
 from gpt_sovits.errors import GptSovitsError
-from gpt_sovits.pipeline import PreparedSentence, SentenceJob, SynthesisParams, Synthesizer, VoiceReference
+from gpt_sovits.pipeline import (
+    ChunkVocode,
+    PreparedSentence,
+    SemanticSentence,
+    SentenceJob,
+    SynthesisParams,
+    Synthesizer,
+    VoiceReference,
+)
 from voice_server.engine.batcher import Batcher, BatcherFailedError
 from voice_server.engine.chunks import ChunkJob, StreamedSentence, TokenChunking, TokenFeed
 from voice_server.engine.continuous import ContinuousGpt
@@ -64,6 +72,9 @@ class BatchingSettings:
     #: playback: the SoVITS queue serves a stream's first audio first, then by when each
     #: listener's audio runs out (see :mod:`.playback`); arrival: first come, first served.
     sovits_order: Literal["playback", "arrival"] = "playback"
+    #: Most SoVITS items (sentences, stream chunks) decoded in one call; items whose windows have
+    #: one shape share the flow and generator (see ``Synthesizer.vocode_batch``).
+    sovits_max_batch_size: int = 1
     #: Continuous only: KV-cache bytes of the decoding sentences (None: max_batch_size bounds them).
     cache_budget_bytes: int | None = None
     #: Continuous only: most prefix positions prefilled in one step.
@@ -162,11 +173,12 @@ class VoiceModel:
                 on_failure=on_failure,
                 name=f"gpt-{name}",
             )
-        # SoVITS decodes one item at a time, and takes them one by one so that the queue's order
-        # (a stream's first audio first, see :mod:`.playback`) holds between any two items.
+        # SoVITS takes what is queued, in the queue's order (a stream's first audio first, see
+        # :mod:`.playback`), up to its batch size, without waiting for batch mates: at the default
+        # of one item the order holds between any two items.
         self.sovits: Batcher[Semantic | ChunkJob, SentenceAudio] = Batcher(
             self._sovits_batch,
-            max_batch_size=1,
+            max_batch_size=batching.sovits_max_batch_size,
             max_delay_s=0.0,
             max_queue=stage_queue,
             on_batch=self._observer("sovits"),
@@ -280,20 +292,29 @@ class VoiceModel:
         return [r if isinstance(r, GptSovitsError) else Semantic(r, len(jobs)) for r in results]
 
     def _sovits_batch(self, items: Sequence[Semantic | ChunkJob]) -> list[SentenceAudio | BaseException]:
-        results: list[SentenceAudio | BaseException] = []
         synth = self.synthesizer
-        for item in items:
+        work: list[SemanticSentence | ChunkVocode] = []
+        built: list[int] = []  # positions in ``items`` of the work that could be built
+        results: list[SentenceAudio | BaseException | None] = [None] * len(items)
+        for index, item in enumerate(items):
             try:
                 if isinstance(item, ChunkJob):
-                    decoder = item.sentence.decoder_for(synth)
-                    wave = synth.vocode_chunk(decoder, item.tokens, item.final)
-                    results.append(SentenceAudio(wave, item.batch_size, final=item.final))
+                    work.append(ChunkVocode(item.sentence.decoder_for(synth), item.tokens, item.final))
                 else:
-                    results.append(SentenceAudio(synth.vocode(item.sentence), item.batch_size))
+                    work.append(item.sentence)
             except GptSovitsError as err:
-                results.append(err)
+                results[index] = err
+                continue
+            built.append(index)
+        for index, wave in zip(built, synth.vocode_batch(work), strict=True):
+            item = items[index]
+            if isinstance(wave, GptSovitsError):
+                results[index] = wave
+                continue
+            final = item.final if isinstance(item, ChunkJob) else True  # a whole sentence ends here
+            results[index] = SentenceAudio(wave, item.batch_size, final=final)
         self._record_gpu_memory()
-        return results
+        return [result for result in results if result is not None]
 
     def start(self) -> None:
         """Start both stages on the running event loop."""
