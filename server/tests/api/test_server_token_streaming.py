@@ -1,6 +1,7 @@
 """Token-chunk streaming in the engine, with both schedulers: a sentence's audio leaves while its GPT
 row still decodes, the row's ids are the same whether it streams or not, a fixed seed gives the same
-chunks every time, and the generation guard retries a streamed row only before its first chunk."""
+chunks every time, the generation guard retries a streamed row only before its first chunk, and a
+SoVITS stage that batches decodes queued chunks together with the same audio."""
 
 from __future__ import annotations
 
@@ -44,8 +45,10 @@ def _job(synth: Synthesizer, demo_dir: Path, text: str, seed: int, tokens: int) 
     return synth.jobs(text, reference, params)[0]
 
 
-def _model(synth: Synthesizer, scheduler: str) -> VoiceModel:
-    batching = BatchingSettings(max_batch_size=4, max_delay_s=0.0, max_queue=8, scheduler=scheduler)
+def _model(synth: Synthesizer, scheduler: str, **batching_options: Any) -> VoiceModel:
+    batching = BatchingSettings(
+        max_batch_size=4, max_delay_s=0.0, max_queue=8, scheduler=scheduler, **batching_options
+    )
     spec = ModelSpec(Path("gpt.ckpt"), Path("sovits.pth"))
     return VoiceModel("default", spec, synth, generation=1, batching=batching, metrics=ServerMetrics())
 
@@ -198,3 +201,44 @@ def test_a_streams_first_audio_is_urgent_and_later_chunks_are_due_when_its_audio
     # Each later piece is due one earlier piece's duration after the one before it.
     steps = [later - earlier for earlier, later in itertools.pairwise(dues)]  # type: ignore[operator]
     assert steps == pytest.approx(sent_s[1:-1])
+
+
+def test_a_batching_sovits_stage_decodes_queued_chunks_together_with_the_same_audio(synth, demo_dir) -> None:
+    jobs = [
+        _job(synth, demo_dir, f"Stream {i} of three, in chunks.", seed=30 + i, tokens=24) for i in range(3)
+    ]
+    alone = _run(
+        _model(synth, "continuous"), lambda model: asyncio.gather(*(_streamed(model, [j]) for j in jobs))
+    )
+    model = _model(synth, "continuous", sovits_max_batch_size=4)
+    gate = threading.Event()
+    sizes: list[int] = []
+    inner = model.sovits._run_batch
+
+    def gated(items: list[Any]) -> Any:
+        sizes.append(len(items))
+        assert gate.wait(10), "the test never opened the gate"
+        return inner(items)
+
+    model.sovits._run_batch = gated
+
+    async def scenario(model: VoiceModel) -> list[list[SentenceAudio]]:
+        streams = [asyncio.create_task(_streamed(model, [job])) for job in jobs]
+        # The first chunk to arrive is held in the stage; the other two streams' first chunks queue.
+        await _until_true(lambda: len(sizes) == 1 and model.sovits.depth == 2)
+        gate.set()
+        return list(await asyncio.gather(*streams))
+
+    together = _run(model, scenario)
+    assert sizes[:2] == [1, 2]  # the two queued first chunks went as one batch
+    for batched, lone in zip(together, alone, strict=True):
+        assert [piece.final for piece in batched] == [piece.final for piece in lone]
+        for piece, lone_piece in zip(batched, lone, strict=True):
+            np.testing.assert_allclose(piece.wave, lone_piece.wave, rtol=0, atol=1e-5)
+
+
+async def _until_true(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, "condition never held"
+        await asyncio.sleep(0.005)
