@@ -7,6 +7,7 @@ import json
 import socket
 
 import httpx
+import numpy as np
 import pytest
 from server_api_helpers import StageGate, metric_value, wait_until
 
@@ -58,6 +59,40 @@ def test_concurrent_requests_batch_and_equal_their_unbatched_results(serve, demo
     assert largest > 1
     for together, single in zip(batched, alone, strict=True):
         assert together.content == single.content
+
+
+def test_a_batching_sovits_stage_decodes_queued_sentences_together_with_the_same_audio(
+    serve, demo_settings
+) -> None:
+    # The sentences decode to the demo's cap, so their SoVITS windows mostly have one shape; the
+    # stage is held while they queue, then takes them as one batch.
+    server = serve(**demo_settings, cache_enabled=False, sovits_max_batch_size=8)
+    server.wait_ready()
+    bodies = [
+        {"text": text, "speaker_id": "demo", "seed": 200 + i, "format": "pcm"}
+        for i, text in enumerate(TEXTS[:4])
+    ]
+    model = server.state.registry.get("default")
+    gate = StageGate(model.sovits)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(_post_all, server.url, bodies)
+        gate.wait_entered()  # the first sentences are held in the stage, any others queue behind
+        wait_until(lambda: model.gpt.depth == 0 and model.gpt.running == 0)
+        gate.remove()
+        batched = pending.result()
+    assert [r.status_code for r in batched] == [200] * len(bodies)
+    with httpx.Client(timeout=60) as http:
+        metrics = http.get(f"{server.url}/metrics").text
+        alone = [http.post(f"{server.url}/api/v1/tts", json=body) for body in bodies]
+    vocode_calls = metric_value(metrics, 'gsv_batch_size_count{stage="sovits"}')
+    vocoded = metric_value(metrics, 'gsv_batch_size_sum{stage="sovits"}')
+    assert vocoded > vocode_calls  # some sentences shared a call
+    for together, single in zip(batched, alone, strict=True):
+        # The same samples up to the batched convolutions' summation order: at most one step
+        # of 16-bit PCM apart.
+        a, b = (np.frombuffer(r.content, dtype="<i2").astype(np.int32) for r in (together, single))
+        assert a.shape == b.shape
+        assert np.abs(a - b).max() <= 1
 
 
 def test_full_queue_answers_429_with_retry_after_and_never_5xx(serve, demo_settings) -> None:
