@@ -16,11 +16,13 @@ requests and P95 of the short ones. Then 8 concurrent streams (the same mix) per
 time to the first audio byte and the time each listener hears silence after it (played as
 received), with token chunks (16 ids, the API's default) and, on the static server, with a chunk
 per sentence (today's per-sentence streaming, the first-audio baseline); a third server,
-continuous with the SoVITS queue first come first served, separates the two changes.
+continuous with the SoVITS queue first come first served, separates the two changes, and a
+fourth, continuous with ``--sovits-max-batch-size 8``, shows what batching SoVITS work across
+streams does here.
 
 Run from the repository root: ``python -m bench.bench_scheduler`` (about 20 minutes on two
-shared cores); ``--quick`` is a smoke run with small demo weights (seconds once the three servers
-are up, about 50 s in all).
+shared cores); ``--quick`` is a smoke run with small demo weights (seconds once the four servers
+are up, about a minute in all).
 
 This script and ``bench_server.py`` share their server and client helpers (``bench_server``
 compares batching off/static/continuous with small weights and one uniform workload; this one
@@ -50,6 +52,7 @@ SPEAKERS = ("demo", "demo-free")
 STATIC = "static"
 CONTINUOUS = "continuous"
 CONTINUOUS_ARRIVAL = "continuous-arrival"
+CONTINUOUS_SOVITS_BATCH = "continuous-sovits-batch"
 #: The columns of one whole-request row, in table order.
 COLUMNS = ("server", "clients", "requests", "req/s", "p50 ms", "p95 ms", "short p95 ms", "load avg")
 STREAM_COLUMNS = (
@@ -211,19 +214,25 @@ Rows = list[dict[str, Any]]
 
 
 def run(settings: BenchSettings, plan: Plan, log_dir: Path) -> tuple[Rows, Rows]:
-    """Start the three servers, measure every level on the first two (static first, same
-    workload), then the streams on all three."""
+    """Start the four servers, measure every level on the first two (static first, same
+    workload), then the streams on all four."""
     whole: Rows = []
     streams: Rows = []
     batching = {
         STATIC: (32, "static"),
         CONTINUOUS: (32, "continuous"),
         CONTINUOUS_ARRIVAL: (32, "continuous"),
+        CONTINUOUS_SOVITS_BATCH: (32, "continuous"),
     }
     # The baseline is today's server: static batching, and SoVITS work first come, first served;
-    # the third server tells the SoVITS queue's order apart from the scheduler (streams only).
+    # the third server tells the SoVITS queue's order apart from the scheduler, the fourth batches
+    # SoVITS work across streams (streams only).
     arrival = ("--sovits-order", "arrival")
-    extra = {STATIC: arrival, CONTINUOUS_ARRIVAL: arrival}
+    extra = {
+        STATIC: arrival,
+        CONTINUOUS_ARRIVAL: arrival,
+        CONTINUOUS_SOVITS_BATCH: ("--sovits-max-batch-size", "8"),
+    }
     with demo_servers(settings, batching, log_dir, extra) as servers:
         for level, clients in enumerate(plan.concurrency):
             requests = max(plan.min_requests, clients * plan.requests_per_client)
@@ -235,6 +244,7 @@ def run(settings: BenchSettings, plan: Plan, log_dir: Path) -> tuple[Rows, Rows]
             (servers[0], "sentence"),
             (servers[0], "fixed"),
             (servers[2], "fixed"),
+            (servers[3], "fixed"),
             (servers[1], "fixed"),
         ]
         for server, chunks in cases:

@@ -58,6 +58,8 @@ def _hub(**source: Any) -> dict[str, Any]:
         ("badscheduler", {"inference": {"scheduler": "fifo"}}, "spec.inference.scheduler"),
         ("tokens0", {"inference": {"maxTokensPerSentence": 0}}, "spec.inference.maxTokensPerSentence"),
         ("cache0", {"inference": {"gptCacheMiB": 0}}, "spec.inference.gptCacheMiB"),
+        ("sovitsbatch0", {"inference": {"sovitsMaxBatchSize": 0}}, "spec.inference.sovitsMaxBatchSize"),
+        ("sovitsbatch65", {"inference": {"sovitsMaxBatchSize": 65}}, "spec.inference.sovitsMaxBatchSize"),
         (
             "dupspeaker",
             {"speakers": [{"id": "a", "refAudio": "a.wav"}, {"id": "a", "refAudio": "b.wav"}]},

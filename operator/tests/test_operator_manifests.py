@@ -258,6 +258,7 @@ def test_cpu_only_pods_ask_for_no_gpu() -> None:
 def test_unset_inference_caps_leave_the_server_defaults() -> None:
     env = env_of(build_deployment(make(), OWNER, IMAGE))
     assert env["VOICE_SERVER_SCHEDULER"] == "continuous"
+    assert env["VOICE_SERVER_SOVITS_MAX_BATCH_SIZE"] == "1"
     assert "VOICE_SERVER_MAX_TOKENS_PER_SENTENCE" not in env
     assert "VOICE_SERVER_GPT_CACHE_MIB" not in env
 
@@ -272,6 +273,7 @@ def test_inference_settings_become_server_env_vars() -> None:
             "scheduler": "static",
             "maxTokensPerSentence": 60,
             "gptCacheMiB": 512.5,
+            "sovitsMaxBatchSize": 8,
             "cache": {"enabled": False, "maxEntries": 5, "maxBytes": 1024},
         },
         model={
@@ -295,6 +297,7 @@ def test_inference_settings_become_server_env_vars() -> None:
     assert env["VOICE_SERVER_SCHEDULER"] == "static"
     assert env["VOICE_SERVER_MAX_TOKENS_PER_SENTENCE"] == "60"
     assert env["VOICE_SERVER_GPT_CACHE_MIB"] == "512.5"
+    assert env["VOICE_SERVER_SOVITS_MAX_BATCH_SIZE"] == "8"
     assert env["VOICE_SERVER_CACHE_ENABLED"] == "false"
     assert env["VOICE_SERVER_CACHE_MAX_ENTRIES"] == "5"
     assert env["VOICE_SERVER_CACHE_MAX_BYTES"] == "1024"

@@ -228,6 +228,7 @@ class InferenceSpec(_Model):
     scheduler: Scheduler = "continuous"
     max_tokens_per_sentence: int | None = Field(None, ge=1, le=1500)
     gpt_cache_mib: float | None = Field(None, gt=0, alias="gptCacheMiB")
+    sovits_max_batch_size: int = Field(1, ge=1, le=64)
     cache: CacheSpec = CacheSpec()
 
 

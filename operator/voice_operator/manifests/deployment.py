@@ -36,6 +36,7 @@ def server_env(spec: VoiceServiceSpec, model_dir: str) -> list[dict[str, str]]:
         _env("MAX_BATCH_DELAY_MS", inference.max_batch_delay_ms),
         _env("MAX_QUEUE", inference.max_queue),
         _env("SCHEDULER", inference.scheduler),
+        _env("SOVITS_MAX_BATCH_SIZE", inference.sovits_max_batch_size),
         _env("CACHE_ENABLED", inference.cache.enabled),
         _env("CACHE_MAX_ENTRIES", inference.cache.max_entries),
         _env("CACHE_MAX_BYTES", inference.cache.max_bytes),
