@@ -11,6 +11,8 @@ import pytest
 import torch
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gpt_sovits.demo import DemoBundle, ensure_demo_bundle
+from gpt_sovits.pipeline import Synthesizer
 from gpt_sovits.t2s import Text2SemanticDecoder, load_t2s
 
 # The repo root is three levels above this folder (server/tests/model).
@@ -105,3 +107,17 @@ def eos_prone(tiny: Text2SemanticDecoder) -> Text2SemanticDecoder:
         beta = model.h.layers[-1].norm2.bias
         model.ar_predict_layer.weight[model.config.EOS] = beta / beta.dot(beta)
     return model
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> DemoBundle:
+    """A demo bundle (random small weights, a reference clip) of the module's own."""
+    return ensure_demo_bundle(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="module")
+def synth(bundle: DemoBundle) -> Synthesizer:
+    """The demo bundle's v2 pipeline on the CPU, fp32."""
+    return Synthesizer.load(
+        bundle.gpt_weights, bundle.sovits_weights, None, bundle.hubert_dir, device="cpu", precision="fp32"
+    )

@@ -15,7 +15,7 @@ from transformers import BertConfig, BertModel
 
 from gpt_sovits.audio import load_audio
 from gpt_sovits.bert import BERT_DIM
-from gpt_sovits.demo import DEMO_PROMPT_LANGUAGE, DEMO_PROMPT_TEXT, DemoBundle, ensure_demo_bundle
+from gpt_sovits.demo import DEMO_PROMPT_LANGUAGE, DEMO_PROMPT_TEXT, DemoBundle
 from gpt_sovits.device import DeviceError
 from gpt_sovits.errors import AudioError, CheckpointError, GptSovitsError, TextError, UnsupportedLanguageError
 from gpt_sovits.pipeline import SentenceJob, SynthesisParams, Synthesizer, VoiceReference
@@ -27,18 +27,6 @@ from gpt_sovits.text.frontend import text_to_phones
 SAMPLES_PER_TOKEN = 1280
 # The demo GPT is random and rarely emits EOS: keep sentences short.
 CAP = 20
-
-
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory: pytest.TempPathFactory) -> DemoBundle:
-    return ensure_demo_bundle(tmp_path_factory.mktemp("demo"))
-
-
-@pytest.fixture(scope="module")
-def synth(bundle: DemoBundle) -> Synthesizer:
-    return Synthesizer.load(
-        bundle.gpt_weights, bundle.sovits_weights, None, bundle.hubert_dir, device="cpu", precision="fp32"
-    )
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from gpt_sovits.demo import DEMO_PROMPT_LANGUAGE, DEMO_PROMPT_TEXT, DemoBundle, ensure_demo_bundle
+from gpt_sovits.demo import DEMO_PROMPT_LANGUAGE, DEMO_PROMPT_TEXT, DemoBundle
 from gpt_sovits.errors import GptSovitsError
 from gpt_sovits.pipeline import (
     ChunkVocode,
@@ -31,18 +31,6 @@ CAP = 20  # ids per sentence (the demo GPT rarely emits EOS)
 @pytest.fixture(scope="module")
 def model() -> SovitsSynthesizer:
     return random_sovits(demo_config())
-
-
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory: pytest.TempPathFactory) -> DemoBundle:
-    return ensure_demo_bundle(tmp_path_factory.mktemp("demo"))
-
-
-@pytest.fixture(scope="module")
-def synth(bundle: DemoBundle) -> Synthesizer:
-    return Synthesizer.load(
-        bundle.gpt_weights, bundle.sovits_weights, None, bundle.hubert_dir, device="cpu", precision="fp32"
-    )
 
 
 def _sample(
