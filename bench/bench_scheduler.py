@@ -122,17 +122,25 @@ def measure_whole(server: DemoServer, clients: int, requests: int, seed_base: in
 
 
 def measure_streams(
-    server: DemoServer, streams: int, requests: int, chunks: str, seed_base: int
+    server: DemoServer,
+    streams: int,
+    requests: int,
+    chunks: str,
+    seed_base: int,
+    *,
+    unmeasured_round: bool = True,
 ) -> dict[str, Any]:
     """One row: ``requests`` streamed requests of the mix, ``streams`` at a time, cut by ``chunks``.
 
-    One unmeasured round of ``streams`` requests (other seeds) goes first: a server's first
-    streams meet shapes its warm-up never ran (every oneDNN primitive is built at its first use),
-    which costs a cold server seconds that are not its steady state.
+    One unmeasured round of ``streams`` requests (other seeds) goes first unless
+    ``unmeasured_round`` is False: a server's first streams meet shapes its start-up never ran
+    (every oneDNN primitive is built at its first use), which costs a new server seconds that
+    are not its steady state (``bench_warmup`` measures exactly those).
     """
-    warmup = [body(i, seed=seed_base - 1 - i, stream=True, chunks=chunks) for i in range(streams)]
-    sent, _, pick = _by_kind(warmup)
-    asyncio.run(drive(server.url, streams, sent, pick))
+    if unmeasured_round:
+        warmup = [body(i, seed=seed_base - 1 - i, stream=True, chunks=chunks) for i in range(streams)]
+        sent, _, pick = _by_kind(warmup)
+        asyncio.run(drive(server.url, streams, sent, pick))
     bodies = [body(i, seed=seed_base + i, stream=True, chunks=chunks) for i in range(requests)]
     sent, samples, pick = _by_kind(bodies)
     asyncio.run(drive(server.url, streams, sent, pick))

@@ -95,6 +95,14 @@ class ServerSettings(BaseSettings):
         description="Cap on semantic tokens per sentence; unset: from the phone count (demo: 75).",
     )
     warmup: bool = Field(True, description="Synthesise once per speaker before reporting ready.")
+    warmup_streams: int = Field(
+        4,
+        ge=0,
+        le=64,
+        description="After the per-speaker warm-up, stream this many longer sentences at once "
+        "(first speaker) before reporting ready, so that a new pod's first concurrent streams do "
+        "not meet batch shapes and chunk windows for the first time (0: off).",
+    )
 
     # --- text frontend -------------------------------------------------------------------------
     text_cache_dir: Path | None = Field(

@@ -198,8 +198,13 @@ class SynthesisService:
             max_tokens=self.max_tokens_per_sentence,
         )
 
-    def _plan(self, options: SynthesisOptions, speaker: Speaker, cacheable: bool) -> _Plan:
-        """Check everything that can be checked before work starts; raises :class:`ApiError`."""
+    def _plan(self, options: SynthesisOptions, speaker: Speaker, one_off_voice: bool, store: bool) -> _Plan:
+        """Check everything that can be checked before work starts; raises :class:`ApiError`.
+
+        A one-off voice (an upload) keeps its features apart, so that they never evict the
+        speakers', and its audio is never cached (it could never be asked for again); ``store``
+        False keeps a speaker's audio out of the cache (the warm-up's, whose features are kept).
+        """
         if options.stream and options.format not in STREAMABLE_FORMATS:
             raise UnsupportedError(
                 f"streaming sends {' or '.join(STREAMABLE_FORMATS)}; {options.format} needs the "
@@ -207,9 +212,8 @@ class SynthesisService:
                 field="format",
             )
         model = self._model(speaker)
-        # An uncacheable request is a one-off voice (an upload): its features must not evict speakers'.
         reference = VoiceReference(
-            speaker.ref_audio, speaker.prompt_text, speaker.prompt_language, one_off=not cacheable
+            speaker.ref_audio, speaker.prompt_text, speaker.prompt_language, one_off=one_off_voice
         )
         try:
             jobs = model.jobs(options.text, reference, self.params(options))
@@ -223,7 +227,7 @@ class SynthesisService:
             raise UnsupportedError(str(err)) from None
         gap = np.zeros(round(model.sample_rate * options.fragment_interval_s), dtype=np.float32)
         out_rate = output_rate(options.format, model.sample_rate, options.sample_rate)
-        key = self._cache_key(options, speaker, model, chunking) if cacheable else None
+        key = self._cache_key(options, speaker, model, chunking) if store and not one_off_voice else None
         report = SynthesisReport(speaker=speaker.id, model=speaker.model, text_chars=len(options.text))
         return _Plan(options, model, jobs, gap, out_rate, key, report, chunking)
 
@@ -291,10 +295,10 @@ class SynthesisService:
     # --- whole responses ----------------------------------------------------------------------
 
     async def synthesize(
-        self, options: SynthesisOptions, speaker: Speaker, *, cacheable: bool = True
+        self, options: SynthesisOptions, speaker: Speaker, *, one_off_voice: bool = False, store: bool = True
     ) -> AudioResult:
         """The whole audio of a request (from the cache when repeated with a fixed seed)."""
-        plan = self._plan(options, speaker, cacheable)
+        plan = self._plan(options, speaker, one_off_voice, store)
         media_type = FORMATS[options.format].media_type
         cached = self._cached(plan)
         if cached is not None:
@@ -320,7 +324,7 @@ class SynthesisService:
     # --- streaming ----------------------------------------------------------------------------
 
     async def stream(
-        self, options: SynthesisOptions, speaker: Speaker, *, cacheable: bool = True
+        self, options: SynthesisOptions, speaker: Speaker, *, one_off_voice: bool = False, store: bool = True
     ) -> AudioStream:
         """Audio sentence by sentence, or in token chunks; a WAV stream starts with a header of
         unknown length.
@@ -329,7 +333,7 @@ class SynthesisService:
         call until ``release``; the first piece (sentence or chunk) is synthesised before this
         returns, so its failure is still an error answer rather than a broken stream.
         """
-        plan = self._plan(options, speaker, cacheable)
+        plan = self._plan(options, speaker, one_off_voice, store)
         media_type = FORMATS[options.format].media_type
         cached = self._cached(plan)
         if cached is not None:

@@ -223,14 +223,43 @@ def test_metrics_report_audio_batches_and_speed(demo_server, client) -> None:
 
 
 @pytest.mark.parametrize("warmup", [True, False])
-def test_warm_up_computes_every_speaker_before_ready(serve, demo_settings, warmup: bool) -> None:
+def test_warm_up_computes_every_speaker_before_ready(serve, demo_settings, client, warmup: bool) -> None:
     # A server of its own: no request has reached it when it turns ready.
     server = serve(**demo_settings, warmup=warmup)
     server.wait_ready()
     state = server.app.state.server
-    model = state.registry.get("default")
-    expected = len(state.speakers.all()) if warmup else 0
-    assert model.synthesizer.reference_computations == expected
+    synthesizer = state.registry.get("default").synthesizer
+    speakers = len(state.speakers.all())
+    assert synthesizer.reference_computations == (speakers if warmup else 0)
+    # The features the warm-up computed are the ones requests use: none is computed again.
+    assert _tts(server, client).status_code == 200
+    assert synthesizer.reference_computations == (speakers if warmup else 1)
+    metrics = client.get(f"{server.url}/metrics").text
+    # The warm-up's audio is not kept: this request's was not in the cache.
+    assert metric_value(metrics, "gsv_cache_hits_total") == 0
+
+
+def _gpt_steps(server, client: httpx.Client) -> tuple[float, float]:
+    """GPT decode steps so far, and how many of them decoded one row alone."""
+    metrics = client.get(f"{server.url}/metrics").text
+    steps = metric_value(metrics, 'gsv_batch_size_count{stage="gpt"}')
+    return steps, metric_value(metrics, 'gsv_batch_size_bucket{stage="gpt",le="1.0"}')
+
+
+@pytest.mark.parametrize("streams", [3, 0])
+def test_warm_up_streams_run_together_before_ready(serve, demo_settings, client, streams: int) -> None:
+    settings = {**demo_settings, "max_tokens_per_sentence": 60}
+    server = serve(**settings, warmup_streams=streams)
+    server.wait_ready()
+    steps, alone = _gpt_steps(server, client)
+    assert steps > 0
+    if streams:
+        # Rows of several streams shared GPT steps: the batch shapes ran before the first request.
+        assert steps > alone
+    else:
+        assert steps == alone
+    state = server.app.state.server
+    assert state.registry.get("default").synthesizer.reference_computations == len(state.speakers.all())
 
 
 def test_unparsable_json_names_the_body(demo_server, client) -> None:

@@ -91,12 +91,13 @@ async def respond(
     options: SynthesisOptions,
     speaker: Speaker,
     *,
-    cacheable: bool = True,
+    one_off_voice: bool = False,
     cleanup: Callable[[], None] | None = None,
     sse: bool = False,
 ) -> Response:
     """Synthesise for ``request`` and answer with the audio: whole, streamed, or as SSE events.
 
+    ``one_off_voice``: the speaker is an upload (see :meth:`SynthesisService.synthesize`).
     ``cleanup`` runs once the response is finished (or failed), e.g. to delete an upload.
     """
     note_synthesis_request(request.scope)
@@ -107,11 +108,11 @@ async def respond(
         try:
             if options.stream:
                 stream = await until_disconnected(
-                    request, service.stream(options, speaker, cacheable=cacheable)
+                    request, service.stream(options, speaker, one_off_voice=one_off_voice)
                 )
             else:
                 result = await until_disconnected(
-                    request, service.synthesize(options, speaker, cacheable=cacheable)
+                    request, service.synthesize(options, speaker, one_off_voice=one_off_voice)
                 )
         except ClientGoneError:
             return Response(status_code=CLIENT_CLOSED)

@@ -53,5 +53,4 @@ async def tts_upload(
         prompt_language=form.prompt_language,
         model=form.model,
     )
-    # Every upload is a new voice: caching its audio could never hit.
-    return await respond(request, options, speaker, cacheable=False, cleanup=clip.remove)
+    return await respond(request, options, speaker, one_off_voice=True, cleanup=clip.remove)
