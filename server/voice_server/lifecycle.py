@@ -89,7 +89,7 @@ async def warm_up(state: ServerState) -> None:
         log.warning("no speakers configured: nothing to warm up")
 
 
-def _stream_language(speaker: Speaker) -> str:
+def stream_warmup_language(speaker: Speaker) -> str:
     """The speaker's transcript language without its ``all_`` prefix; English when unknown."""
     language = speaker.prompt_language.removeprefix("all_")
     return language if language in WARMUP_STREAM_TEXT else "en"
@@ -110,7 +110,7 @@ async def warm_up_streams(state: ServerState) -> None:
     speaker = next((s for s in state.speakers.all() if s.id not in state.speaker_problems), None)
     if count == 0 or speaker is None:
         return
-    language = _stream_language(speaker)
+    language = stream_warmup_language(speaker)
     requests = [
         SynthesisOptions(
             text=WARMUP_STREAM_TEXT[language],
