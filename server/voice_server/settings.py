@@ -96,7 +96,7 @@ class ServerSettings(BaseSettings):
     )
     warmup: bool = Field(True, description="Synthesise once per speaker before reporting ready.")
     warmup_streams: int = Field(
-        4,
+        0,
         ge=0,
         le=64,
         description="After the per-speaker warm-up, stream this many longer sentences at once "
