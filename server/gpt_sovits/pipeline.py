@@ -420,7 +420,11 @@ class Synthesizer:
 
     def vocode(self, sentence: SemanticSentence) -> np.ndarray:
         """Semantic ids + target phones → peak-guarded float32 wave (SoVITS, one sentence)."""
-        (wave,) = self.vocode_batch([sentence])
+        return self._vocode_one(sentence)
+
+    def _vocode_one(self, item: SemanticSentence | ChunkVocode) -> np.ndarray:
+        """:meth:`vocode_batch` of one item, its failure raised."""
+        (wave,) = self.vocode_batch([item])
         if isinstance(wave, GptSovitsError):
             raise wave
         return wave
@@ -510,10 +514,7 @@ class Synthesizer:
 
         ``final``: the sentence's decode is over, so the rest of its audio comes out.
         """
-        (wave,) = self.vocode_batch([ChunkVocode(decoder, tokens, final)])
-        if isinstance(wave, GptSovitsError):
-            raise wave
-        return wave
+        return self._vocode_one(ChunkVocode(decoder, tokens, final))
 
     @torch.inference_mode()
     def semantic_batch(
