@@ -6,8 +6,12 @@ from the host. What nerdctl compose does not do, and how this runs around it:
 
 - ``healthcheck`` and ``depends_on: condition: service_healthy`` are ignored (warnings), so nginx
   starts at once: :meth:`ComposeStack.wait_healthy` runs each replica's healthcheck command itself.
-- ``restart: unless-stopped`` needs containerd 1.7's restart monitor; containerd 1.6 has
-  ``always`` only, so an override file (:data:`RESTART_OVERRIDE`) sets that.
+- ``restart:`` is off here (an override file, :data:`RESTART_OVERRIDE`). nerdctl hands a
+  restart policy to containerd's restart monitor, which checks every 10 s and kills any task of a
+  restarting container that is not running, including one nerdctl has just created and is about
+  to start: ``up -d`` then fails now and then with "cannot start a container that has stopped"
+  (containerd/containerd#7951). No check here depends on restarts. (containerd 1.6 knows
+  ``always`` only, not the file's ``unless-stopped``; README's nerdctl section says so.)
 - Removing a container leaves its bridge plugin's masquerade chain (nerdctl's postStop hook
   runs once the network namespace is gone), and the portmap and firewall plugins leave their
   shared chains: :meth:`ComposeStack.restore_host` removes every CNI chain added since start.
@@ -15,6 +19,7 @@ from the host. What nerdctl compose does not do, and how this runs around it:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -34,9 +39,12 @@ PROJECT = "gpt-sovits"
 NETWORK = f"{PROJECT}_default"
 # The image docker/Dockerfile.nginx builds (`make nginx-image`): the registry's nginx cannot be pulled.
 NGINX_IMAGE = "gpt-sovits-k8s/nginx:0.1.0"
-RESTART_OVERRIDE = {"services": {"server": {"restart": "always"}, "nginx": {"restart": "always"}}}
+RESTART_OVERRIDE = {"services": {"server": {"restart": "no"}, "nginx": {"restart": "no"}}}
 # host-local's default folder: nerdctl's network files name no dataDir.
 _CNI_IPAM_DIR = Path("/var/lib/cni/networks")
+# nerdctl's network id is the SHA-256 of its name, and its bridge is "br-" and 12 hex digits of
+# it: the same name in every run, whatever nerdctl's state folder.
+BRIDGE = "br-" + hashlib.sha256(NETWORK.encode()).hexdigest()[:12]
 
 
 class ComposeError(RuntimeError):
@@ -85,11 +93,17 @@ class ComposeStack:
         return self.run("compose", *files, *args, check=check, timeout=timeout)
 
     def up(self) -> None:
-        """Note the host's chains and links, then ``compose up -d``."""
+        """Note the host's chains, clear an earlier run's leftovers, note the links, ``compose up -d``.
+
+        The chains come first: :meth:`restore_host` after an ``up`` that failed at any point must
+        not take the node's own chains for this stack's.
+        """
+        self._chains_before = node_host.chain_snapshot()
         for folder in ("nerdctl", "cni"):
             (self.work / folder).mkdir(parents=True, exist_ok=True)
         self.override.write_text(yaml.safe_dump(RESTART_OVERRIDE))
-        self._chains_before = node_host.chain_snapshot()
+        for leftover in clear_leftovers():
+            print(f"compose: removed {leftover}, left by an earlier run that did not finish")
         self._links_before = _links()
         self.compose("up", "-d")
 
@@ -130,6 +144,8 @@ class ComposeStack:
     def restore_host(self) -> list[str]:
         """Remove what nerdctl and its plugins left after ``down``; returns what could not be."""
         errors: list[str] = []
+        if not self._chains_before:
+            return errors  # up() never started: nothing of this stack's is on the host
         node_host.remove_chains_added_since(self._chains_before, errors)
         ipam = _CNI_IPAM_DIR / NETWORK
         # host-local keeps the network's folder (its lock, the last address given) once every
@@ -153,6 +169,24 @@ class ComposeStack:
             for table, names in tables.items()
             for chain in set(names) - set(self._chains_before.get(binary, {}).get(table, []))
         )
+
+
+def clear_leftovers() -> list[str]:
+    """Remove the project network's bridge and addresses where a run that died left them.
+
+    Each run has its own nerdctl state folder, so no container of this run can hold them yet.
+    A bridge left with another subnet fails every later ``up`` ("already has an IP address
+    different from ..."): nerdctl picks a subnet no host interface has, but the same bridge name.
+    """
+    removed: list[str] = []
+    if node_host.link_exists(BRIDGE):
+        node_host.run("ip", "link", "delete", BRIDGE)
+        removed.append(f"bridge {BRIDGE}")
+    ipam = _CNI_IPAM_DIR / NETWORK
+    if ipam.exists():
+        shutil.rmtree(ipam)
+        removed.append(str(ipam))
+    return removed
 
 
 def _links() -> set[str]:

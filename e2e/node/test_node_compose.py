@@ -17,11 +17,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from e2e.cluster import ClusterSettings
+from e2e.cluster import ClusterSettings, node_host
 from e2e.cluster.build import ensure_nerdctl_built
 from e2e.cluster.controlplane import LocalControlPlane
 from e2e.cluster.node_images import buildah_id
-from e2e.node.compose_stack import COMPOSE_FILE, NETWORK, NGINX_IMAGE, ComposeStack, replica_lines
+from e2e.node.compose_stack import (
+    BRIDGE,
+    COMPOSE_FILE,
+    NETWORK,
+    NGINX_IMAGE,
+    ComposeStack,
+    clear_leftovers,
+    replica_lines,
+)
 from e2e.node.node_support import SERVER_IMAGE, decode_wav
 
 pytestmark = pytest.mark.cluster
@@ -62,8 +70,8 @@ def stack(real_node: LocalControlPlane, tmp_path_factory: pytest.TempPathFactory
         "GSV_HTTP_PORT": str(_free_port()),
     }
     compose = ComposeStack(nerdctl, real_node.node_containerd_socket(), work, env)
-    compose.up()
     try:
+        compose.up()  # inside: an `up` that fails half-way has created things to remove
         took = compose.wait_healthy(HEALTHY_TIMEOUT_S)
         total = time.monotonic() - started
         print(
@@ -74,6 +82,20 @@ def stack(real_node: LocalControlPlane, tmp_path_factory: pytest.TempPathFactory
         compose.compose("down", check=False, timeout=120)
         errors = compose.restore_host()
         assert not errors, errors
+
+
+def test_a_run_that_died_leaves_nothing_that_stops_the_next() -> None:
+    """Before the stack: the bridge and addresses a killed run leaves are what ``up`` clears."""
+    clear_leftovers()  # what a real earlier run may have left: this test makes its own
+    node_host.run("ip", "link", "add", BRIDGE, "type", "bridge")
+    node_host.run("ip", "addr", "add", "10.4.1.1/24", "dev", BRIDGE)
+    ipam = Path("/var/lib/cni/networks") / NETWORK
+    ipam.mkdir(parents=True, exist_ok=True)
+    (ipam / "10.4.1.2").write_text("a container of the run that died\n")
+    assert clear_leftovers() == [f"bridge {BRIDGE}", str(ipam)]
+    assert not node_host.link_exists(BRIDGE)
+    assert not ipam.exists()
+    assert clear_leftovers() == []  # a clean host: nothing to do
 
 
 def _client(stack: ComposeStack) -> httpx.Client:
