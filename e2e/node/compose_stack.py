@@ -40,8 +40,8 @@ NETWORK = f"{PROJECT}_default"
 # The image docker/Dockerfile.nginx builds (`make nginx-image`): the registry's nginx cannot be pulled.
 NGINX_IMAGE = "gpt-sovits-k8s/nginx:0.1.0"
 RESTART_OVERRIDE = {"services": {"server": {"restart": "no"}, "nginx": {"restart": "no"}}}
-# host-local's default folder: nerdctl's network files name no dataDir.
-_CNI_IPAM_DIR = Path("/var/lib/cni/networks")
+# The network's folder in host-local's default one: nerdctl's network files name no dataDir.
+IPAM_DIR = Path("/var/lib/cni/networks") / NETWORK
 # nerdctl's network id is the SHA-256 of its name, and its bridge is "br-" and 12 hex digits of
 # it: the same name in every run, whatever nerdctl's state folder.
 BRIDGE = "br-" + hashlib.sha256(NETWORK.encode()).hexdigest()[:12]
@@ -147,15 +147,15 @@ class ComposeStack:
         if not self._chains_before:
             return errors  # up() never started: nothing of this stack's is on the host
         node_host.remove_chains_added_since(self._chains_before, errors)
-        ipam = _CNI_IPAM_DIR / NETWORK
         # host-local keeps the network's folder (its lock, the last address given) once every
         # address is released; with no address left in it, it is only litter.
-        if ipam.is_dir() and all(
-            p.name == "lock" or p.name.startswith("last_reserved_ip") for p in ipam.iterdir()
+        if IPAM_DIR.is_dir() and all(
+            p.name == "lock" or p.name.startswith("last_reserved_ip") for p in IPAM_DIR.iterdir()
         ):
-            shutil.rmtree(ipam)
-        elif ipam.exists():
-            errors.append(f"{ipam} still holds addresses: {sorted(p.name for p in ipam.iterdir())}")
+            shutil.rmtree(IPAM_DIR)
+        elif IPAM_DIR.exists():
+            held = sorted(p.name for p in IPAM_DIR.iterdir())
+            errors.append(f"{IPAM_DIR} still holds addresses: {held}")
         for link in sorted(_links() - self._links_before):
             errors.append(f"network interface {link} is left")
         return errors
@@ -182,10 +182,9 @@ def clear_leftovers() -> list[str]:
     if node_host.link_exists(BRIDGE):
         node_host.run("ip", "link", "delete", BRIDGE)
         removed.append(f"bridge {BRIDGE}")
-    ipam = _CNI_IPAM_DIR / NETWORK
-    if ipam.exists():
-        shutil.rmtree(ipam)
-        removed.append(str(ipam))
+    if IPAM_DIR.exists():
+        shutil.rmtree(IPAM_DIR)
+        removed.append(str(IPAM_DIR))
     return removed
 
 

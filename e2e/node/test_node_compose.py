@@ -12,7 +12,6 @@ import ssl
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -24,6 +23,7 @@ from e2e.cluster.node_images import buildah_id
 from e2e.node.compose_stack import (
     BRIDGE,
     COMPOSE_FILE,
+    IPAM_DIR,
     NETWORK,
     NGINX_IMAGE,
     ComposeStack,
@@ -89,12 +89,11 @@ def test_a_run_that_died_leaves_nothing_that_stops_the_next() -> None:
     clear_leftovers()  # what a real earlier run may have left: this test makes its own
     node_host.run("ip", "link", "add", BRIDGE, "type", "bridge")
     node_host.run("ip", "addr", "add", "10.4.1.1/24", "dev", BRIDGE)
-    ipam = Path("/var/lib/cni/networks") / NETWORK
-    ipam.mkdir(parents=True, exist_ok=True)
-    (ipam / "10.4.1.2").write_text("a container of the run that died\n")
-    assert clear_leftovers() == [f"bridge {BRIDGE}", str(ipam)]
+    IPAM_DIR.mkdir(parents=True, exist_ok=True)
+    (IPAM_DIR / "10.4.1.2").write_text("a container of the run that died\n")
+    assert clear_leftovers() == [f"bridge {BRIDGE}", str(IPAM_DIR)]
     assert not node_host.link_exists(BRIDGE)
-    assert not ipam.exists()
+    assert not IPAM_DIR.exists()
     assert clear_leftovers() == []  # a clean host: nothing to do
 
 
@@ -182,5 +181,5 @@ def test_down_removes_the_stack_and_what_it_added_to_the_host(stack: ComposeStac
     errors = stack.restore_host()
     assert not errors, errors
     assert stack.added_chains() == []
-    assert not (Path("/var/lib/cni/networks") / NETWORK).exists()
+    assert not IPAM_DIR.exists()
     print(f"compose down and host restored in {time.monotonic() - started:.1f}s")
