@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import threading
 import time
@@ -113,3 +114,12 @@ def wait_until(condition: Callable[[], bool], timeout_s: float = 10) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition never held"
         time.sleep(0.01)
+
+
+async def until(condition: Callable[[], bool], timeout_s: float = 60) -> None:
+    """Yield to the event loop until ``condition`` holds (bounded, so a test never hangs; generous,
+    so a loaded CI machine is not mistaken for a bug)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition never held"
+        await asyncio.sleep(0.005)

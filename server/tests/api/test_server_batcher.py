@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 
 import pytest
+from server_api_helpers import until
 
 from voice_server.engine.batcher import (
     Batcher,
@@ -39,14 +40,6 @@ class Recorder:
 
     async def wait_entered(self) -> None:
         assert await asyncio.to_thread(self.entered.wait, 10), "no batch started"
-
-
-async def _until(condition: Callable[[], bool]) -> None:
-    """Yield to the event loop until ``condition`` holds (bounded: a test must never hang)."""
-    deadline = time.monotonic() + 10
-    while not condition():
-        assert time.monotonic() < deadline, "condition never held"
-        await asyncio.sleep(0)
 
 
 def _batcher(fn: Recorder, **overrides: float) -> Batcher[int, int]:
@@ -92,7 +85,7 @@ def test_full_queue_raises_overloaded_with_retry_after() -> None:
         running = asyncio.ensure_future(batcher.submit(1))
         await fn.wait_entered()  # the first item is now running, blocked on the gate
         queued = [asyncio.ensure_future(batcher.submit(i)) for i in (2, 3)]
-        await _until(lambda: batcher.depth == 2)
+        await until(lambda: batcher.depth == 2)
         with pytest.raises(BatcherOverloadedError) as refused:
             await batcher.submit(4)
         gate.set()
@@ -114,7 +107,7 @@ def test_cancelled_caller_costs_no_compute() -> None:
         first = asyncio.ensure_future(batcher.submit(1))
         await fn.wait_entered()
         gone = asyncio.ensure_future(batcher.submit(2))
-        await _until(lambda: batcher.depth == 1)
+        await until(lambda: batcher.depth == 1)
         gone.cancel()  # the client disconnected while queued
         gate.set()
         assert await first == 2
@@ -259,9 +252,9 @@ def test_a_busy_stage_runs_urgent_work_next_then_the_rest_by_due_time() -> None:
         now = time.monotonic()
         later = asyncio.ensure_future(batcher.submit(2, due=now + 5))  # a stream with audio left
         whole = asyncio.ensure_future(batcher.submit(3))  # unstreamed work: due at its arrival
-        await _until(lambda: batcher.depth == 2)
+        await until(lambda: batcher.depth == 2)
         first = asyncio.ensure_future(batcher.submit(4, urgency=URGENT))  # a stream's first audio
-        await _until(lambda: batcher.depth == 3)
+        await until(lambda: batcher.depth == 3)
         gate.set()
         assert await asyncio.gather(running, later, whole, first) == [2, 4, 6, 8]
         await batcher.stop()

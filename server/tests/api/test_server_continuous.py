@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import torch
+from server_api_helpers import until
 
 from gpt_sovits.demo import DEMO_PROMPT_TEXT, DemoBundle
 from gpt_sovits.errors import GenerationError
@@ -56,14 +57,6 @@ def _run(synth: Synthesizer, scenario: Callable[[ContinuousGpt], Awaitable[Any]]
     return asyncio.run(main())
 
 
-async def _until(condition: Callable[[], bool]) -> None:
-    for _ in range(3000):
-        if condition():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError("condition never held")
-
-
 @pytest.mark.parametrize("join_at", [1, 7, 15])
 def test_a_sentence_joining_a_running_decode_equals_alone_and_static(synth, demo_dir, join_at) -> None:
     first = _job(synth, demo_dir, "The first and longer sentence runs on.", seed=5, tokens=40)
@@ -71,7 +64,7 @@ def test_a_sentence_joining_a_running_decode_equals_alone_and_static(synth, demo
 
     async def scenario(stage: ContinuousGpt) -> list[torch.Tensor]:
         running = asyncio.create_task(stage.decode(first))
-        await _until(lambda: stage.stats.steps >= join_at)
+        await until(lambda: stage.stats.steps >= join_at)
         joined = await stage.decode(second)
         assert stage.stats.largest_batch == 2
         return [(await running).sentence.tokens, joined.sentence.tokens]
@@ -101,7 +94,7 @@ def test_the_cache_budget_holds_rows_back_and_admits_the_oldest_first(synth, dem
         for index in range(3):  # queued one after another (preparation runs concurrently)
             tasks.append(asyncio.create_task(one(index)))
             queued = index + 1
-            await _until(lambda: stage.depth + stage.running + len(finished) >= queued)  # noqa: B023
+            await until(lambda: stage.depth + stage.running + len(finished) >= queued)  # noqa: B023
         await asyncio.gather(*tasks)
         assert stage.stats.largest_batch == 1
         assert stage._slots.cache.nbytes() <= one_row
@@ -133,9 +126,9 @@ def test_a_cancelled_row_leaves_the_running_decode_at_the_next_step(synth, demo_
     async def scenario(stage: ContinuousGpt) -> torch.Tensor:
         doomed = asyncio.create_task(stage.decode(long))
         survivor = asyncio.create_task(stage.decode(other))
-        await _until(lambda: stage.running == 2)
+        await until(lambda: stage.running == 2)
         doomed.cancel()
-        await _until(lambda: stage.stats.dropped_running == 1)
+        await until(lambda: stage.stats.dropped_running == 1)
         assert stage.running <= 1
         tokens = (await survivor).sentence.tokens
         assert stage.dropped == 1

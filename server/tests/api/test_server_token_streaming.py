@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from server_api_helpers import until
 
 from gpt_sovits.demo import DEMO_PROMPT_TEXT, DemoBundle
 from gpt_sovits.errors import GenerationError
@@ -217,28 +218,26 @@ def test_a_batching_sovits_stage_decodes_queued_chunks_together_with_the_same_au
 
     def gated(items: list[Any]) -> Any:
         sizes.append(len(items))
-        assert gate.wait(10), "the test never opened the gate"
+        assert gate.wait(60), "the test never opened the gate"
         return inner(items)
 
     model.sovits._run_batch = gated
 
     async def scenario(model: VoiceModel) -> list[list[SentenceAudio]]:
         streams = [asyncio.create_task(_streamed(model, [job])) for job in jobs]
-        # The first chunk to arrive is held in the stage; the other two streams' first chunks queue.
-        await _until_true(lambda: len(sizes) == 1 and model.sovits.depth == 2)
-        gate.set()
+        try:
+            # The stage's first batch is held until all three first chunks are in the stage. How many
+            # that batch took depends on how the arrivals fell against the stage's wake-up; each
+            # stream has one chunk in flight, so the rest are queued first chunks of other streams.
+            await until(lambda: len(sizes) == 1 and sizes[0] + model.sovits.depth == len(jobs))
+        finally:
+            gate.set()
         return list(await asyncio.gather(*streams))
 
     together = _run(model, scenario)
-    assert sizes[:2] == [1, 2]  # the two queued first chunks went as one batch
+    assert max(sizes[:2]) >= 2  # queued chunks of different streams went as one batch
     for batched, lone in zip(together, alone, strict=True):
         assert [piece.final for piece in batched] == [piece.final for piece in lone]
         for piece, lone_piece in zip(batched, lone, strict=True):
             np.testing.assert_allclose(piece.wave, lone_piece.wave, rtol=0, atol=1e-5)
 
-
-async def _until_true(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 10
-    while not condition():
-        assert time.monotonic() < deadline, "condition never held"
-        await asyncio.sleep(0.005)
