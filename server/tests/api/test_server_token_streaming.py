@@ -240,4 +240,3 @@ def test_a_batching_sovits_stage_decodes_queued_chunks_together_with_the_same_au
         assert [piece.final for piece in batched] == [piece.final for piece in lone]
         for piece, lone_piece in zip(batched, lone, strict=True):
             np.testing.assert_allclose(piece.wave, lone_piece.wave, rtol=0, atol=1e-5)
-
