@@ -221,8 +221,9 @@ class ScaleWatch:
     def wait_idle(self, target_cpu: int, timeout_s: float) -> ScaleView:
         """Until the HPA reads one pod below ``target_cpu``: the start's own CPU (model load) has passed.
 
-        A pod's first CPU samples include its model load; before the load starts they must have left
-        the HPA's view, or a scale-out could be the start's doing rather than the load's.
+        A pod's first CPU samples include its model load; before the load starts the HPA must read
+        one taken after it (the controller-manager's CPU initialization period makes it skip the
+        earlier ones), or a scale-out could be the start's doing rather than the load's.
         """
 
         def calm(view: ScaleView) -> bool:

@@ -410,7 +410,9 @@ class LocalControlPlane:
                 "--horizontal-pod-autoscaler-sync-period=2s",
                 "--horizontal-pod-autoscaler-downscale-stabilization=5s",
                 "--horizontal-pod-autoscaler-initial-readiness-delay=1s",
-                "--horizontal-pod-autoscaler-cpu-initialization-period=10s",
+                # The default, kept: while a pod is this young the HPA takes only CPU samples wholly
+                # after it turned Ready, so a server's model load never scales its voice out.
+                "--horizontal-pod-autoscaler-cpu-initialization-period=5m",
                 "--kube-api-qps=200",
                 "--kube-api-burst=400",
             ]

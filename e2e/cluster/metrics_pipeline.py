@@ -54,6 +54,9 @@ POD_JOB = "kubernetes-pods"
 SCRAPE_INTERVAL = "2s"
 ADAPTER_RELIST_INTERVAL = "5s"
 ADAPTER_MAX_AGE = "1m"
+# The adapter's rate() window (the chart's prometheusAdapter.rateWindow, 1m by default): ten scrapes
+# here, so a load's rate shows, and a stopped load's fades, in seconds rather than a minute.
+ADAPTER_RATE_WINDOW = "20s"
 _LOOPBACK_IP = r"127\.[0-9]+\.[0-9]+\.[0-9]+"
 
 
@@ -186,11 +189,13 @@ def prometheus_argv(binary: Path, config: Path, data_dir: Path, port: int) -> li
 
 
 def render_adapter_rules(helm: Path, chart: Path = CHART_DIR) -> str:
-    """The adapter configuration exactly as the chart renders it (``prometheusAdapter.enabled``)."""
+    """The adapter configuration as the chart renders it (``prometheusAdapter.enabled``), with the
+    test cluster's short rate window."""
     cmd = [
         str(helm), "template", "gsv", str(chart),
         "--kube-version", KUBERNETES_VERSION,
         "--set", "prometheusAdapter.enabled=true",
+        "--set", f"prometheusAdapter.rateWindow={ADAPTER_RATE_WINDOW}",
         "--show-only", ADAPTER_RULES_TEMPLATE,
     ]  # fmt: skip
     result = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=120)

@@ -32,7 +32,8 @@ pytestmark = pytest.mark.cluster
 
 # A second pod's start (image, model load, warm-up) while the first one serves the load.
 SCALE_OUT_TIMEOUT_S = 420
-# The adapter's rate window (the chart's default, 1m) plus the stabilization window and slack.
+# The adapter's rate window (the test cluster's, metrics_pipeline.ADAPTER_RATE_WINDOW) plus the
+# stabilization window and slack.
 SCALE_IN_TIMEOUT_S = 240
 # How long load keeps running once the new pod takes part, to see how it spreads.
 SPREAD_WINDOW_S = 15

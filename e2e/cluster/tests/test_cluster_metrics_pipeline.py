@@ -152,6 +152,7 @@ def test_the_adapter_rules_are_the_charts_own() -> None:
         "pod": {"resource": "pod"},
     }
     assert "gsv_synthesis_rejected_total" in rule["metricsQuery"]
+    assert rule["metricsQuery"].count(f"[{mp.ADAPTER_RATE_WINDOW}]") == 2
     template = (mp.CHART_DIR / mp.ADAPTER_RULES_TEMPLATE).read_text()
     assert 'as: "gsv_requests_per_second"' in template
 
