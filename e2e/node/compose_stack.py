@@ -93,18 +93,19 @@ class ComposeStack:
         return self.run("compose", *files, *args, check=check, timeout=timeout)
 
     def up(self) -> None:
-        """Note the host's chains, clear an earlier run's leftovers, note the links, ``compose up -d``.
+        """Clear an earlier run's leftovers, note the host's chains and links, ``compose up -d``.
 
-        The chains come first: :meth:`restore_host` after an ``up`` that failed at any point must
-        not take the node's own chains for this stack's.
+        Both are noted before anything of this stack's exists, and together: :meth:`restore_host`
+        after an ``up`` that failed at any point then neither takes the node's own chains for this
+        stack's nor reports every host link as left.
         """
+        for leftover in clear_leftovers():
+            print(f"compose: removed {leftover}, left by an earlier run that did not finish")
         self._chains_before = node_host.chain_snapshot()
+        self._links_before = _links()
         for folder in ("nerdctl", "cni"):
             (self.work / folder).mkdir(parents=True, exist_ok=True)
         self.override.write_text(yaml.safe_dump(RESTART_OVERRIDE))
-        for leftover in clear_leftovers():
-            print(f"compose: removed {leftover}, left by an earlier run that did not finish")
-        self._links_before = _links()
         self.compose("up", "-d")
 
     def containers(self) -> list[dict[str, Any]]:
