@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -11,6 +12,34 @@ from pathlib import Path
 
 # Pods are refused in a namespace until the controller manager has created its default account.
 _DEFAULT_ACCOUNT_WAIT_S = 60.0
+# How long a kubectl call may run when it sets no --timeout of its own.
+KUBECTL_TIMEOUT_S = 60.0
+# Beyond a kubectl call's own --timeout: time for it to give up and say so itself.
+_KUBECTL_TIMEOUT_MARGIN_S = 30.0
+_GO_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
+_GO_DURATION_UNITS_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+
+def _go_duration_s(value: str) -> float:
+    """Seconds of a Go duration as kubectl's flags take it (``90s``, ``2m``, ``1m30s``, ``0``)."""
+    if value == "0":
+        return 0.0
+    parts = _GO_DURATION_PART.findall(value)
+    if not parts or "".join(number + unit for number, unit in parts) != value:
+        raise ValueError(f"kubectl --timeout={value}: not a duration such as 90s, 2m or 1m30s")
+    return sum(float(number) * _GO_DURATION_UNITS_S[unit] for number, unit in parts)
+
+
+def kubectl_timeout_s(args: tuple[str, ...] | list[str]) -> float:
+    """How long to let kubectl run with ``args``: its own ``--timeout=`` plus a margin, so that a
+    wait it bounds itself is not killed first, else :data:`KUBECTL_TIMEOUT_S` (also the least it
+    gets: kubectl reads 0 as "no limit" or "once", depending on the command)."""
+    for arg in args:
+        if not arg.startswith("--timeout="):
+            continue
+        value = arg.removeprefix("--timeout=")
+        return max(_go_duration_s(value), KUBECTL_TIMEOUT_S) + _KUBECTL_TIMEOUT_MARGIN_S
+    return KUBECTL_TIMEOUT_S
 
 
 class KubectlError(subprocess.CalledProcessError):
@@ -50,12 +79,16 @@ class Cluster:
         return found
 
     def kubectl(
-        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60
+        self, *args: str, input: str | None = None, check: bool = True, timeout: float | None = None
     ) -> subprocess.CompletedProcess[str]:
-        """Run kubectl against this cluster; raise :class:`KubectlError` on failure when ``check``."""
+        """Run kubectl against this cluster; raise :class:`KubectlError` on failure when ``check``.
+
+        ``timeout`` (seconds) defaults to :func:`kubectl_timeout_s` of ``args``.
+        """
         cmd = [self.kubectl_path(), "--kubeconfig", str(self.kubeconfig), *args]
+        limit = kubectl_timeout_s(args) if timeout is None else timeout
         result = subprocess.run(
-            cmd, input=input, capture_output=True, text=True, env=self.env(), timeout=timeout, check=False
+            cmd, input=input, capture_output=True, text=True, env=self.env(), timeout=limit, check=False
         )
         if check and result.returncode != 0:
             raise KubectlError(result.returncode, cmd, result.stdout, result.stderr)

@@ -65,7 +65,7 @@ def voice_namespace(cluster: Cluster, real_node: LocalControlPlane) -> Iterator[
         yield name
     finally:
         # Voices first, while the operator still runs to remove its finalizers.
-        cluster.kubectl("delete", "vsvc", "--all", "-n", name, "--timeout=120s", check=False, timeout=150)
+        cluster.kubectl("delete", "vsvc", "--all", "-n", name, "--timeout=120s", check=False)
         helm(cluster, "uninstall", "gsv", "-n", name, "--wait", check=False)
         cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
 
