@@ -107,7 +107,7 @@ images: ## Build docker/'s images with buildah, no Docker engine needed (IMAGES=
 
 # With NODE=1 `make test` also builds both images and runs the real-node tests (e2e/node) in the
 # same session; with NODE=0 they are not collected. The session cluster always runs the metrics
-# pipeline (Prometheus and prometheus-adapter, built from Go modules once: about 13 minutes cold).
+# pipeline (Prometheus and prometheus-adapter, built from Go modules once: about 8 minutes cold).
 test: system-deps lint typecheck $(if $(filter 1,$(NODE)),node-deps node-images) ## Everything: lint, type checks and the whole test suite.
 	GSV_E2E_REAL_NODE=$(NODE) GSV_E2E_METRICS_PIPELINE=1 $(PYTEST) $(PYTEST_ARGS)
 
@@ -168,7 +168,7 @@ test-e2e-node: venv node-deps node-images ## The images running as pods on the l
 test-compose: venv node-deps node-images ## The single-host compose file run for real with nerdctl.
 	GSV_E2E_REAL_NODE=1 $(PYTEST) e2e/node/test_node_compose.py $(PYTEST_ARGS)
 
-# The autoscaling loop: Prometheus and prometheus-adapter (built from Go modules, about 13 minutes
+# The autoscaling loop: Prometheus and prometheus-adapter (built from Go modules, about 8 minutes
 # cold) on the chart's rules, alerts and dashboard queries; where a real node runs (NODE=1), real
 # pods scaling out on requests per second and on CPU, and back.
 test-autoscaling: venv $(if $(filter 1,$(NODE)),node-deps node-images) ## Load -> Prometheus -> adapter -> HPA -> more pods, and back.
