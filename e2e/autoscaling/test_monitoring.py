@@ -25,6 +25,7 @@ import yaml
 
 from e2e.autoscaling.pipeline_support import DemoServer, Prometheus, demo_server_running
 from e2e.cluster import Cluster
+from e2e.cluster.cluster import duration_s
 from e2e.cluster.metrics_pipeline import ALERT_RULES, CHART_DIR
 from e2e.cluster.processes import wait_for
 from e2e.load import LoadLoop, new_sentence
@@ -191,12 +192,6 @@ def test_every_rule_of_the_chart_loads_and_evaluates_without_errors(
         assert not rule.get("lastError"), (name, rule["lastError"])
         assert rule["query"], name
         assert rule["type"] == "alerting", name
-        assert rule["duration"] == _seconds(expected[name]["for"]), name
+        assert rule["duration"] == duration_s(expected[name]["for"]), name
     counts = overload.statuses()
     print(f"\nrules ok after {time.monotonic() - overload.started:.0f}s of load; answers: {counts}")
-
-
-def _seconds(duration: str) -> float:
-    """A Prometheus duration of the file (``5m``, ``30s``) in seconds, as the rules API reports it."""
-    units = {"s": 1, "m": 60, "h": 3600}
-    return float(duration[:-1]) * units[duration[-1]]

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,17 +21,18 @@ _GO_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
 _GO_DURATION_UNITS_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
 
-def _go_duration_s(value: str) -> float:
-    """Seconds of a Go duration as kubectl's flags take it (``90s``, ``2m``, ``1m30s``, ``0``)."""
+def duration_s(value: str) -> float:
+    """Seconds of a duration as kubectl's flags and Prometheus's rules write it (``90s``, ``2m``,
+    ``1m30s``, ``0``)."""
     if value == "0":
         return 0.0
     parts = _GO_DURATION_PART.findall(value)
     if not parts or "".join(number + unit for number, unit in parts) != value:
-        raise ValueError(f"kubectl --timeout={value}: not a duration such as 90s, 2m or 1m30s")
+        raise ValueError(f"{value!r} is not a duration such as 90s, 2m or 1m30s")
     return sum(float(number) * _GO_DURATION_UNITS_S[unit] for number, unit in parts)
 
 
-def kubectl_timeout_s(args: tuple[str, ...] | list[str]) -> float:
+def kubectl_timeout_s(args: Sequence[str]) -> float:
     """How long to let kubectl run with ``args``: its own ``--timeout=`` plus a margin, so that a
     wait it bounds itself is not killed first, else :data:`KUBECTL_TIMEOUT_S` (also the least it
     gets: kubectl reads 0 as "no limit" or "once", depending on the command)."""
@@ -38,7 +40,11 @@ def kubectl_timeout_s(args: tuple[str, ...] | list[str]) -> float:
         if not arg.startswith("--timeout="):
             continue
         value = arg.removeprefix("--timeout=")
-        return max(_go_duration_s(value), KUBECTL_TIMEOUT_S) + _KUBECTL_TIMEOUT_MARGIN_S
+        try:
+            own = duration_s(value)
+        except ValueError as error:
+            raise ValueError(f"kubectl --timeout={value}: {error}") from error
+        return max(own, KUBECTL_TIMEOUT_S) + _KUBECTL_TIMEOUT_MARGIN_S
     return KUBECTL_TIMEOUT_S
 
 
