@@ -39,8 +39,11 @@ system-deps: ## Install the Debian packages the tests use, when missing.
 
 # Flags of the demo (`$(PY) -m e2e.demo --help`), e.g. DEMO_ARGS=--keep to leave the cluster running.
 DEMO_ARGS ?=
-# Where a real node can run (root, Linux) the images are built first and run as pods.
-demo: venv $(if $(filter 1,$(NODE)),node-deps node-images) ## Local cluster + chart + operator + a Ready VoiceService, and speech into demo.wav.
+# Where a real node can run (root, Linux) the images are built first, while the cluster's binaries
+# build in the background, and run as pods.
+demo: venv ## Local cluster + chart + operator + a Ready VoiceService, and speech into demo.wav.
+	$(if $(filter 1,$(NODE)),scripts/alongside.sh $(CLUSTER_BUILD_LOG) "$(PY) -m e2e.cluster build" -- \
+	  $(MAKE) --no-print-directory node-deps node-images)
 	$(PY) -m e2e.demo $(DEMO_ARGS)
 
 # The real node of the local cluster (e2e/cluster/node.py) runs pods with Debian's containerd,
@@ -70,6 +73,8 @@ DEBIAN_IMAGE ?= $(LOCAL_BASE)
 RUNTIME_IMAGE ?= $(LOCAL_BASE)
 HOST_CA := /etc/ssl/certs/ca-certificates.crt
 GSV_CACHE := $(or $(GSV_CACHE_DIR),$(HOME)/.cache/gpt-sovits-k8s)
+# What `make test` and `make demo` print while the cluster's binaries build in the background.
+CLUSTER_BUILD_LOG := $(GSV_CACHE)/logs/cluster-build.log
 BUILDAH := buildah --root $(GSV_CACHE)/buildah/storage --runroot /run/gsv-buildah
 images: ## Build docker/'s images with buildah, no Docker engine needed (IMAGES="operator server").
 	@missing=""; for tool in buildah debootstrap; do command -v $$tool >/dev/null || [ -x /usr/sbin/$$tool ] || missing="$$missing $$tool"; done; \
@@ -108,7 +113,12 @@ images: ## Build docker/'s images with buildah, no Docker engine needed (IMAGES=
 # With NODE=1 `make test` also builds both images and runs the real-node tests (e2e/node) in the
 # same session; with NODE=0 they are not collected. The session cluster always runs the metrics
 # pipeline (Prometheus and prometheus-adapter, built from Go modules once: about 8 minutes cold).
-test: system-deps lint typecheck $(if $(filter 1,$(NODE)),node-deps node-images) ## Everything: lint, type checks and the whole test suite.
+# The cluster's Go builds (CPU-bound, about 27 minutes cold) run in the background while lint, the
+# type checks and the images (mostly downloads and unpacking) run, so a cold machine waits for both
+# at once; pytest waits on the build's lock (scripts/alongside.sh).
+test: system-deps venv ## Everything: lint, type checks and the whole test suite.
+	GSV_E2E_METRICS_PIPELINE=1 scripts/alongside.sh $(CLUSTER_BUILD_LOG) "$(PY) -m e2e.cluster build" -- \
+	  $(MAKE) --no-print-directory lint typecheck $(if $(filter 1,$(NODE)),node-deps node-images)
 	GSV_E2E_REAL_NODE=$(NODE) GSV_E2E_METRICS_PIPELINE=1 $(PYTEST) $(PYTEST_ARGS)
 
 node-images: ## Both images and the local nginx, built (cached by their inputs) for the real node's tests.
