@@ -112,8 +112,8 @@ images: ## Build docker/'s images with buildah, no Docker engine needed (IMAGES=
 
 # With NODE=1 `make test` also builds both images and runs the real-node tests (e2e/node) in the
 # same session; with NODE=0 they are not collected. The session cluster always runs the metrics
-# pipeline (Prometheus and prometheus-adapter, built from Go modules once: about 8 minutes cold).
-# The cluster's Go builds (CPU-bound, about 27 minutes cold) run in the background while lint, the
+# pipeline (Prometheus and prometheus-adapter, built from Go modules once: 4-8 minutes cold).
+# The cluster's Go builds (CPU-bound, 18-27 minutes cold) run in the background while lint, the
 # type checks and the images (mostly downloads and unpacking) run, so a cold machine waits for both
 # at once; pytest waits on the build's lock (scripts/alongside.sh).
 test: system-deps venv ## Everything: lint, type checks and the whole test suite.
@@ -178,7 +178,7 @@ test-e2e-node: venv node-deps node-images ## The images running as pods on the l
 test-compose: venv node-deps node-images ## The single-host compose file run for real with nerdctl.
 	GSV_E2E_REAL_NODE=1 $(PYTEST) e2e/node/test_node_compose.py $(PYTEST_ARGS)
 
-# The autoscaling loop: Prometheus and prometheus-adapter (built from Go modules, about 8 minutes
+# The autoscaling loop: Prometheus and prometheus-adapter (built from Go modules, 4-8 minutes
 # cold) on the chart's rules, alerts and dashboard queries; where a real node runs (NODE=1), real
 # pods scaling out on requests per second and on CPU, and back.
 test-autoscaling: venv $(if $(filter 1,$(NODE)),node-deps node-images) ## Load -> Prometheus -> adapter -> HPA -> more pods, and back.
