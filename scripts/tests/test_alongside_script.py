@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from pathlib import Path
+
+from e2e.cluster.processes import pid_alive
 
 SCRIPT = Path(__file__).resolve().parents[1] / "alongside.sh"
 
@@ -18,16 +19,6 @@ def _run(tmp_path: Path, background: str, *foreground: str) -> subprocess.Comple
         timeout=60,
         check=False,
     )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie still answers kill(0): it has exited, only its parent has not reaped it yet.
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split()[2] != "Z"
 
 
 def test_both_run_at_once_and_the_script_waits_for_the_background(tmp_path: Path) -> None:
@@ -59,9 +50,9 @@ def test_a_failing_foreground_stops_the_whole_background_group_and_keeps_its_exi
     assert "the foreground one failed (exit code 3)" in result.stdout
     child = int(pid_file.read_text())
     deadline = time.monotonic() + 5
-    while _alive(child) and time.monotonic() < deadline:
+    while pid_alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(child), "the background's child outlived the script"
+    assert not pid_alive(child), "the background's child outlived the script"
     assert not marker.exists()
 
 
