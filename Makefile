@@ -116,10 +116,11 @@ images: ## Build docker/'s images with buildah, no Docker engine needed (IMAGES=
 # The cluster's Go builds (CPU-bound, 18-27 minutes cold) run in the background while lint, the
 # type checks and the images (mostly downloads and unpacking) run, so a cold machine waits for both
 # at once; pytest waits on the build's lock (scripts/alongside.sh).
+test: export GSV_E2E_METRICS_PIPELINE := 1
 test: system-deps venv ## Everything: lint, type checks and the whole test suite.
-	GSV_E2E_METRICS_PIPELINE=1 scripts/alongside.sh $(CLUSTER_BUILD_LOG) "$(PY) -m e2e.cluster build" -- \
+	scripts/alongside.sh $(CLUSTER_BUILD_LOG) "$(PY) -m e2e.cluster build" -- \
 	  $(MAKE) --no-print-directory lint typecheck $(if $(filter 1,$(NODE)),node-deps node-images)
-	GSV_E2E_REAL_NODE=$(NODE) GSV_E2E_METRICS_PIPELINE=1 $(PYTEST) $(PYTEST_ARGS)
+	GSV_E2E_REAL_NODE=$(NODE) $(PYTEST) $(PYTEST_ARGS)
 
 node-images: ## Both images and the local nginx, built (cached by their inputs) for the real node's tests.
 	$(MAKE) images IMAGES="operator server"

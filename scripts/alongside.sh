@@ -3,7 +3,7 @@
 #
 #   scripts/alongside.sh LOG 'BACKGROUND COMMAND' -- FOREGROUND COMMAND [ARGS...]
 #
-# `make test` uses it to compile the local cluster's Go binaries (CPU-bound, about 27 minutes on a
+# `make test` uses it to compile the local cluster's Go binaries (CPU-bound, 18-27 minutes on a
 # cold machine) while lint runs and the images build (mostly downloads and unpacking). Whoever
 # needs the background's result waits for it themselves (the Go build holds a lock that pytest
 # waits on), so this script only reports how the background ended:
