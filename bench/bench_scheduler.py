@@ -14,11 +14,11 @@ server, then to the continuous one: half short requests (one short sentence) and
 request so nothing is served from the cache. Measured: requests/s, P50/P95 latency of all
 requests and P95 of the short ones. Then 8 concurrent streams (the same mix) per server: P50/P95
 time to the first audio byte and the time each listener hears silence after it (played as
-received), with token chunks (16 ids, the API's default) and, on the static server, with a chunk
-per sentence (today's per-sentence streaming, the first-audio baseline); a third server,
-continuous with the SoVITS queue first come first served, separates the two changes, and a
-fourth, continuous with ``--sovits-max-batch-size 8``, shows what batching SoVITS work across
-streams does here.
+received), with token chunks (16 ids, the API's default, the first 8: the server's
+``--first-chunk-tokens``) and, on the static server, with a chunk per sentence (today's
+per-sentence streaming, the first-audio baseline); a third server, continuous with the SoVITS
+queue first come first served, separates the two changes, and a fourth, continuous with
+``--first-chunk-tokens 16`` (every chunk 16 ids), shows what the shorter first chunk does.
 
 Run from the repository root: ``python -m bench.bench_scheduler`` (about 20 minutes on two
 shared cores); ``--quick`` is a smoke run with small demo weights (seconds once the four servers
@@ -52,7 +52,7 @@ SPEAKERS = ("demo", "demo-free")
 STATIC = "static"
 CONTINUOUS = "continuous"
 CONTINUOUS_ARRIVAL = "continuous-arrival"
-CONTINUOUS_SOVITS_BATCH = "continuous-sovits-batch"
+CONTINUOUS_FIRST_16 = "continuous-first-16"
 #: The columns of one whole-request row, in table order.
 COLUMNS = ("server", "clients", "requests", "req/s", "p50 ms", "p95 ms", "short p95 ms", "load avg")
 STREAM_COLUMNS = (
@@ -238,16 +238,16 @@ def run(settings: BenchSettings, plan: Plan, log_dir: Path) -> tuple[Rows, Rows]
         STATIC: (32, "static"),
         CONTINUOUS: (32, "continuous"),
         CONTINUOUS_ARRIVAL: (32, "continuous"),
-        CONTINUOUS_SOVITS_BATCH: (32, "continuous"),
+        CONTINUOUS_FIRST_16: (32, "continuous"),
     }
     # The baseline is today's server: static batching, and SoVITS work first come, first served;
-    # the third server tells the SoVITS queue's order apart from the scheduler, the fourth batches
-    # SoVITS work across streams (streams only).
+    # the third server tells the SoVITS queue's order apart from the scheduler, the fourth cuts a
+    # stream's first chunk as long as the rest (streams only).
     arrival = ("--sovits-order", "arrival")
     extra = {
         STATIC: arrival,
         CONTINUOUS_ARRIVAL: arrival,
-        CONTINUOUS_SOVITS_BATCH: ("--sovits-max-batch-size", "8"),
+        CONTINUOUS_FIRST_16: ("--first-chunk-tokens", "16"),
     }
     with demo_servers(settings, batching, log_dir, extra) as servers:
         for level, clients in enumerate(plan.concurrency):

@@ -68,6 +68,7 @@ def build_state(settings: ServerSettings) -> ServerState:
         max_queue=settings.max_queue,
         request_timeout_s=settings.request_timeout_s,
         max_tokens_per_sentence=max_tokens,
+        first_chunk_tokens=settings.first_chunk_tokens,
     )
     state = ServerState(
         settings=settings,

@@ -47,6 +47,8 @@ class SynthesisOptions(BaseModel):
     stream_chunks: StreamChunks = "fixed"
     chunk_tokens: int = CHUNK_TOKENS
     overlap_tokens: int = OVERLAP_TOKENS
+    #: Ids in a token-chunk stream's first chunk; None: the server's default.
+    first_chunk_tokens: int | None = None
 
     @property
     def token_chunks(self) -> bool:

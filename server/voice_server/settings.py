@@ -146,6 +146,14 @@ class ServerSettings(BaseSettings):
         "order without waiting; those of one length share the flow and generator. 1 on CPU, where "
         "the decode is compute-bound already (measured: batching only delays the first item).",
     )
+    first_chunk_tokens: int = Field(
+        8,
+        ge=4,
+        le=1500,
+        description="Token-chunk streams: ids in a stream's first chunk when the request does not "
+        "say (first_chunk_tokens); the shorter of this and the request's chunk_tokens. Shorter sends "
+        "the first audio sooner; a value at least chunk_tokens cuts the first chunk like the rest.",
+    )
     gpt_cache_mib: float | None = Field(
         None,
         gt=0,

@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 #: Formats that can be sent before the total length is known.
 STREAMABLE_FORMATS = ("wav", "pcm")
 #: Options that say how audio travels, not what it is (the chunking is keyed apart, when it matters).
-_STREAM_FIELDS = {"stream", "stream_chunks", "chunk_tokens", "overlap_tokens"}
+_STREAM_FIELDS = {"stream", "stream_chunks", "chunk_tokens", "first_chunk_tokens", "overlap_tokens"}
 
 
 class StreamAbortedError(Exception):
@@ -133,6 +133,7 @@ class SynthesisService:
         max_queue: int,
         request_timeout_s: float,
         max_tokens_per_sentence: int | None,
+        first_chunk_tokens: int | None = None,
     ) -> None:
         self.registry = registry
         self.cache = cache
@@ -140,6 +141,8 @@ class SynthesisService:
         self.max_queue = max_queue
         self.request_timeout_s = request_timeout_s
         self.max_tokens_per_sentence = max_tokens_per_sentence
+        #: A token-chunk stream's first chunk when its request does not say (None: chunk_tokens).
+        self.first_chunk_tokens = first_chunk_tokens
         self.accepting = True
         #: Requests admitted and not yet finished (streams from admission to their last chunk).
         self.active = 0
@@ -194,9 +197,27 @@ class SynthesisService:
             # Whole sentences (answers and sentence streams) share audio; token chunks differ.
             chunks=None
             if chunking is None
-            else [chunking.rule.kind, chunking.rule.min_tokens, chunking.overlap_tokens],
+            else [
+                chunking.rule.kind,
+                chunking.rule.min_tokens,
+                chunking.rule.shortest(first=True),
+                chunking.overlap_tokens,
+            ],
             max_tokens=self.max_tokens_per_sentence,
         )
+
+    def _token_chunking(self, options: SynthesisOptions) -> TokenChunking | None:
+        """How a token-chunk stream is cut; None when its audio comes a whole sentence at a time.
+
+        The first chunk is the request's ``first_chunk_tokens``, else the shorter of the server's
+        default and ``chunk_tokens`` (a default longer than the chunks would only delay them)."""
+        kind = options.stream_chunks
+        if not options.stream or kind == "sentence":
+            return None
+        first = options.first_chunk_tokens
+        if first is None and self.first_chunk_tokens is not None:
+            first = min(self.first_chunk_tokens, options.chunk_tokens)
+        return TokenChunking(ChunkRule(kind, options.chunk_tokens, first), options.overlap_tokens)
 
     def _plan(self, options: SynthesisOptions, speaker: Speaker, one_off_voice: bool, store: bool) -> _Plan:
         """Check everything that can be checked before work starts; raises :class:`ApiError`.
@@ -222,7 +243,7 @@ class SynthesisService:
         except Exception as err:
             raise _api_error(err) from None
         try:
-            chunking = _token_chunking(options)
+            chunking = self._token_chunking(options)
         except ValueError as err:
             raise UnsupportedError(str(err)) from None
         gap = np.zeros(round(model.sample_rate * options.fragment_interval_s), dtype=np.float32)
@@ -399,14 +420,6 @@ class SynthesisService:
         if plan.key is not None:
             wave = self._join(plan, sent)
             self._store(plan, await asyncio.to_thread(encode, wave, rate, options.format, plan.out_rate))
-
-
-def _token_chunking(options: SynthesisOptions) -> TokenChunking | None:
-    """How a token-chunk stream is cut; None when its audio comes a whole sentence at a time."""
-    kind = options.stream_chunks
-    if not options.stream or kind == "sentence":
-        return None
-    return TokenChunking(ChunkRule(kind, options.chunk_tokens), options.overlap_tokens)
 
 
 def _with_gap(plan: _Plan, piece: SentenceAudio) -> np.ndarray:

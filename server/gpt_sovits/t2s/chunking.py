@@ -9,8 +9,10 @@ A :class:`TokenChunker` hears one row's ids as they are sampled and says when a 
   single stray id does not cut; the seam then falls inside a pause. Without such a pair the
   sentence's ids stay one chunk, as upstream's.
 
-The last chunk of a sentence is whatever is pending when its decode ends; the chunker does not
-know when that is (the caller does).
+The first chunk may have its own length, ``first_tokens`` (in place of ``min_tokens`` for the
+first cut only): a shorter first chunk sends a stream's first audio sooner, since the GPT row
+needs fewer steps and SoVITS decodes fewer frames before it. The last chunk of a sentence is
+whatever is pending when its decode ends; the chunker does not know when that is (the caller does).
 """
 
 from __future__ import annotations
@@ -32,15 +34,25 @@ ChunkKind = Literal["fixed", "silence"]
 
 @dataclass(frozen=True)
 class ChunkRule:
-    """How a streamed sentence's ids are cut: ``kind`` and the shortest chunk in ids."""
+    """How a streamed sentence's ids are cut: ``kind``, the shortest chunk in ids, and the
+    shortest first chunk (None: ``min_tokens``)."""
 
     kind: ChunkKind = "fixed"
     min_tokens: int = 16
+    first_tokens: int | None = None
 
     def __post_init__(self) -> None:
         """Reject rules that could never cut, naming the field."""
         if self.min_tokens < 1:
             raise ValueError(f"min_tokens must be >= 1, got {self.min_tokens}")
+        if self.first_tokens is not None and self.first_tokens < 1:
+            raise ValueError(f"first_tokens must be >= 1, got {self.first_tokens}")
+
+    def shortest(self, first: bool) -> int:
+        """The fewest ids of the first chunk (``first``) or of any later one."""
+        if first and self.first_tokens is not None:
+            return self.first_tokens
+        return self.min_tokens
 
 
 @torch.inference_mode()
@@ -88,13 +100,14 @@ class TokenChunker:
         previous, self._previous = self._previous, token
         self._count += 1
         pending = self._count - self._cut
+        shortest = self.rule.shortest(first=self._cut == 0)
         if self.rule.kind == "fixed":
-            if pending < self.rule.min_tokens:
+            if pending < shortest:
                 return None
             self._cut = self._count
             return self._cut
-        # Cut between the two silence-like ids, keeping at least min_tokens ids before it.
-        if pending <= self.rule.min_tokens or previous is None:
+        # Cut between the two silence-like ids, keeping at least the shortest chunk's ids before it.
+        if pending <= shortest or previous is None:
             return None
         if not (self._is_silent(previous) and self._is_silent(token)):
             return None

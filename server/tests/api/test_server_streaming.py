@@ -119,13 +119,13 @@ def test_each_route_streams_with_the_chunking_its_api_means(serve, demo_settings
             assert response.status_code == 200, response.text
             return list(ran)
 
+        # A stream's first chunk is the server's first_chunk_tokens (8: the shorter of it and the
+        # chunks, 16) unless the request asks for its own.
         speech = {"model": "tts-1", "input": "Hello there.", "voice": "demo", "response_format": "pcm"}
-        assert chunkings("/v1/audio/speech", speech)[0] == ("chunk", 16, 2)
-        assert chunkings("/api/v1/tts", {"text": "Hello.", "speaker_id": "demo", "stream": True})[0] == (
-            "chunk",
-            16,
-            2,
-        )
+        assert chunkings("/v1/audio/speech", speech)[0] == ("chunk", 8, 2)
+        native = {"text": "Hello.", "speaker_id": "demo", "stream": True}
+        assert chunkings("/api/v1/tts", native)[0] == ("chunk", 8, 2)
+        assert chunkings("/api/v1/tts", {**native, "first_chunk_tokens": 12})[0] == ("chunk", 12, 2)
         assert chunkings("/tts", compat) == [None]
         assert chunkings("/tts", {**compat, "streaming_mode": 1}) == [None]
         assert chunkings("/tts", {**compat, "streaming_mode": True}) == [None]
@@ -143,13 +143,11 @@ def test_fixed_seed_streams_are_cached_by_their_chunking(demo_server, client) ->
     plain = client.post(url, json={**body, "stream": False})
     sentences = client.post(url, json={**body, "stream_chunks": "sentence"})
     other_chunks = client.post(url, json={**body, "chunk_tokens": 12})
-    assert [r.headers["x-cache"] for r in (first, again, plain, sentences, other_chunks)] == [
-        "miss",
-        "hit",
-        "miss",
-        "hit",
-        "miss",
-    ]
+    # Asking for the server's first chunk (8) is the same chunking; another first chunk is not.
+    same_first = client.post(url, json={**body, "first_chunk_tokens": 8})
+    other_first = client.post(url, json={**body, "first_chunk_tokens": 12})
+    responses = (first, again, plain, sentences, other_chunks, same_first, other_first)
+    assert [r.headers["x-cache"] for r in responses] == ["miss", "hit", "miss", "hit", "miss", "hit", "miss"]
     first_audio, _ = sf.read(io.BytesIO(first.content), dtype="int16")
     again_audio, _ = sf.read(io.BytesIO(again.content), dtype="int16")
     np.testing.assert_array_equal(first_audio, again_audio)

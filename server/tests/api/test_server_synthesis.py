@@ -139,6 +139,7 @@ def test_official_api_v2_route_by_get_and_post(demo_server, client) -> None:
         ({"text": "。。。"}, 422, "invalid_input", "text"),
         ({"speed": 0}, 422, "invalid_input", "speed"),
         ({"seed": -1}, 422, "invalid_input", "seed"),
+        ({"stream": True, "first_chunk_tokens": 2}, 422, "invalid_input", "first_chunk_tokens"),
         ({"unknown_option": 1}, 422, "invalid_input", "unknown_option"),
     ],
 )

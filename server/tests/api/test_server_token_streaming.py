@@ -161,6 +161,28 @@ def test_a_fixed_seed_token_stream_is_the_same_every_time(synth, demo_dir, sched
         np.testing.assert_array_equal(a.wave, b.wave)
 
 
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_only_the_streams_first_chunk_is_the_shorter_first_chunk(synth, demo_dir, scheduler) -> None:
+    jobs = [_job(synth, demo_dir, f"Sentence {i} of one stream.", seed=40 + i, tokens=24) for i in range(2)]
+    model = _model(synth, scheduler)
+    jobs_run = _recording_sovits(model)
+    chunking = TokenChunking(ChunkRule("fixed", 8, first_tokens=4), overlap_tokens=2)
+    pieces = _run(model, lambda model: _streamed(model, jobs, chunking))
+    per_sentence: dict[int, list[int]] = {}
+    for job in jobs_run:
+        per_sentence.setdefault(id(job.sentence), []).append(job.tokens.numel())
+    first, second = per_sentence.values()
+
+    def cuts(total: int, first_chunk: int) -> list[int]:
+        # Ids so far at each cut, then the whole sentence (its final call).
+        return [*range(first_chunk, total + 1, 8), total]
+
+    assert first == cuts(first[-1], 4)
+    assert second == cuts(second[-1], 8)
+    # The first piece is the short chunk less the ids its seam holds back.
+    assert pieces[0].wave.shape[0] // SAMPLES_PER_ID == 4 - 2
+
+
 def test_a_collapsed_streamed_row_is_retried_before_its_first_chunk_only(
     synth, demo_dir, monkeypatch
 ) -> None:

@@ -79,6 +79,35 @@ def test_t2s_fixed_rule_cuts_every_min_tokens() -> None:
     assert (chunker.count, chunker.cut) == (0, 0)
 
 
+def test_t2s_fixed_rule_cuts_the_first_chunk_at_first_tokens_then_every_min_tokens() -> None:
+    chunker = TokenChunker(ChunkRule("fixed", min_tokens=5, first_tokens=2))
+    assert [c for c in (chunker.push(token) for token in range(13)) if c is not None] == [2, 7, 12]
+    # A restarted row (decoded again before its first chunk) has a short first chunk again.
+    chunker.restart()
+    assert [c for c in (chunker.push(token) for token in range(8)) if c is not None] == [2, 7]
+    # A first chunk longer than the rest is honoured too.
+    longer = TokenChunker(ChunkRule("fixed", min_tokens=3, first_tokens=6))
+    assert [c for c in (longer.push(token) for token in range(13)) if c is not None] == [6, 9, 12]
+    assert ChunkRule("fixed", 16).shortest(first=True) == 16
+    assert ChunkRule("fixed", 16, 8).shortest(first=True) == 8
+    assert ChunkRule("fixed", 16, 8).shortest(first=False) == 16
+    with pytest.raises(ValueError, match="first_tokens"):
+        ChunkRule("fixed", min_tokens=4, first_tokens=0)
+
+
+def test_t2s_silence_rule_keeps_first_tokens_before_its_first_cut() -> None:
+    silent = {5, 6}
+    table = tuple(i in silent for i in range(10))
+    ids = [1, 5, 6, 1, 5, 6, 1, 1, 5, 6]
+    plain = TokenChunker(ChunkRule("silence", min_tokens=4), table)
+    short_first = TokenChunker(ChunkRule("silence", min_tokens=4, first_tokens=1), table)
+    # With 1 id needed before the first cut, the first silent pair (ids 1 and 2) cuts between
+    # them; the rule then needs more than 4 ids pending, so the pair at 4/5 is too soon and the
+    # pair at 8/9 cuts. Without it, the pair at 4/5 is the first with more than 4 pending.
+    assert [c for c in map(short_first.push, ids) if c is not None] == [2, 9]
+    assert [c for c in map(plain.push, ids) if c is not None] == [5, 9]
+
+
 def test_t2s_silence_rule_cuts_between_two_silence_like_ids_after_min_tokens() -> None:
     silent = {5, 6}
     table = tuple(i in silent for i in range(10))

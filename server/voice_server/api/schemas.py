@@ -46,6 +46,7 @@ _SHARED_FIELDS = frozenset(
         "stream",
         "stream_chunks",
         "chunk_tokens",
+        "first_chunk_tokens",
     }
 )
 
@@ -77,6 +78,13 @@ class SynthesisFields(BaseModel):
     )
     chunk_tokens: int = Field(
         CHUNK_TOKENS, ge=MIN_CHUNK_TOKENS, le=MAX_DECODE_STEPS, description="Ids per token chunk (25 per s)."
+    )
+    first_chunk_tokens: int | None = Field(
+        None,
+        ge=MIN_CHUNK_TOKENS,
+        le=MAX_DECODE_STEPS,
+        description="Ids in a token-chunk stream's first chunk (fewer: first audio sooner); unset: the "
+        "server's default (--first-chunk-tokens, at most chunk_tokens).",
     )
 
     _format = field_validator("format")(check_format)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -29,6 +29,12 @@ class TokenChunking:
 
     rule: ChunkRule
     overlap_tokens: int = 2
+
+    def rule_for(self, sentence: int) -> ChunkRule:
+        """The rule of a stream's ``sentence`` (0: its first): only the stream's very first chunk
+        may be shorter; a later sentence's first audio plays after the audio before it, so a short
+        cut there would only add a SoVITS call."""
+        return self.rule if sentence == 0 else replace(self.rule, first_tokens=None)
 
 
 class TokenFeed:

@@ -366,7 +366,7 @@ class VoiceModel:
             return
         playback = Playback(self.sample_rate, ranked=self._sovits_order == "playback")
         current: _Decoding | None = None
-        pending: _Decoding | None = self._begin(jobs[0], deadline, chunking)
+        pending: _Decoding | None = self._begin(jobs[0], 0, deadline, chunking)
         try:
             for index in range(len(jobs)):
                 current, pending = pending, None
@@ -375,7 +375,7 @@ class VoiceModel:
                 def decoded(after: int = index) -> None:
                     nonlocal pending
                     if after + 1 < len(jobs):
-                        pending = self._begin(jobs[after + 1], deadline, chunking)
+                        pending = self._begin(jobs[after + 1], after + 1, deadline, chunking)
 
                 async for piece in self._sentence_audio(current, deadline, decoded, playback):
                     playback.sent(piece.wave.size)
@@ -385,11 +385,14 @@ class VoiceModel:
                 if decoding is not None:
                     decoding.cancel()
 
-    def _begin(self, job: SentenceJob, deadline: float, chunking: TokenChunking | None) -> _Decoding:
-        """Queue one sentence's GPT decode (with a feed of its ids when it streams in chunks)."""
+    def _begin(
+        self, job: SentenceJob, index: int, deadline: float, chunking: TokenChunking | None
+    ) -> _Decoding:
+        """Queue the stream's sentence ``index``'s GPT decode (with a feed of its ids when it
+        streams in chunks)."""
         if chunking is None:
             return _Decoding(asyncio.create_task(self.semantic(job, deadline)))
-        feed = TokenFeed(self.synthesizer.chunker(chunking.rule), asyncio.get_running_loop())
+        feed = TokenFeed(self.synthesizer.chunker(chunking.rule_for(index)), asyncio.get_running_loop())
 
         async def prepared_then_decoded() -> Semantic:
             prepared = await asyncio.to_thread(self._prepare, replace(job, sink=feed))
