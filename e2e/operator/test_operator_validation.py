@@ -60,6 +60,7 @@ def _hub(**source: Any) -> dict[str, Any]:
         ("cache0", {"inference": {"gptCacheMiB": 0}}, "spec.inference.gptCacheMiB"),
         ("sovitsbatch0", {"inference": {"sovitsMaxBatchSize": 0}}, "spec.inference.sovitsMaxBatchSize"),
         ("sovitsbatch65", {"inference": {"sovitsMaxBatchSize": 65}}, "spec.inference.sovitsMaxBatchSize"),
+        ("firstchunk3", {"inference": {"firstChunkTokens": 3}}, "spec.inference.firstChunkTokens"),
         (
             "dupspeaker",
             {"speakers": [{"id": "a", "refAudio": "a.wav"}, {"id": "a", "refAudio": "b.wav"}]},

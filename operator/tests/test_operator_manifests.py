@@ -259,6 +259,7 @@ def test_unset_inference_caps_leave_the_server_defaults() -> None:
     env = env_of(build_deployment(make(), OWNER, IMAGE))
     assert env["VOICE_SERVER_SCHEDULER"] == "continuous"
     assert env["VOICE_SERVER_SOVITS_MAX_BATCH_SIZE"] == "1"
+    assert env["VOICE_SERVER_FIRST_CHUNK_TOKENS"] == "8"
     assert "VOICE_SERVER_MAX_TOKENS_PER_SENTENCE" not in env
     assert "VOICE_SERVER_GPT_CACHE_MIB" not in env
 
@@ -274,6 +275,7 @@ def test_inference_settings_become_server_env_vars() -> None:
             "maxTokensPerSentence": 60,
             "gptCacheMiB": 512.5,
             "sovitsMaxBatchSize": 8,
+            "firstChunkTokens": 16,
             "cache": {"enabled": False, "maxEntries": 5, "maxBytes": 1024},
         },
         model={
@@ -298,6 +300,7 @@ def test_inference_settings_become_server_env_vars() -> None:
     assert env["VOICE_SERVER_MAX_TOKENS_PER_SENTENCE"] == "60"
     assert env["VOICE_SERVER_GPT_CACHE_MIB"] == "512.5"
     assert env["VOICE_SERVER_SOVITS_MAX_BATCH_SIZE"] == "8"
+    assert env["VOICE_SERVER_FIRST_CHUNK_TOKENS"] == "16"
     assert env["VOICE_SERVER_CACHE_ENABLED"] == "false"
     assert env["VOICE_SERVER_CACHE_MAX_ENTRIES"] == "5"
     assert env["VOICE_SERVER_CACHE_MAX_BYTES"] == "1024"

@@ -229,6 +229,7 @@ class InferenceSpec(_Model):
     max_tokens_per_sentence: int | None = Field(None, ge=1, le=1500)
     gpt_cache_mib: float | None = Field(None, gt=0, alias="gptCacheMiB")
     sovits_max_batch_size: int = Field(1, ge=1, le=64)
+    first_chunk_tokens: int = Field(8, ge=4, le=1500)
     cache: CacheSpec = CacheSpec()
 
 

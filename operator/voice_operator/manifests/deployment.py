@@ -37,6 +37,7 @@ def server_env(spec: VoiceServiceSpec, model_dir: str) -> list[dict[str, str]]:
         _env("MAX_QUEUE", inference.max_queue),
         _env("SCHEDULER", inference.scheduler),
         _env("SOVITS_MAX_BATCH_SIZE", inference.sovits_max_batch_size),
+        _env("FIRST_CHUNK_TOKENS", inference.first_chunk_tokens),
         _env("CACHE_ENABLED", inference.cache.enabled),
         _env("CACHE_MAX_ENTRIES", inference.cache.max_entries),
         _env("CACHE_MAX_BYTES", inference.cache.max_bytes),
