@@ -115,12 +115,13 @@ images: ## Build docker/'s images with buildah, no Docker engine needed (IMAGES=
 # pipeline (Prometheus and prometheus-adapter, built from Go modules once: 4-8 minutes cold).
 # The cluster's Go builds (CPU-bound, 18-27 minutes cold) run in the background while lint, the
 # type checks and the images (mostly downloads and unpacking) run, so a cold machine waits for both
-# at once; pytest waits on the build's lock (scripts/alongside.sh).
+# at once; pytest waits on the build's lock (scripts/alongside.sh). The tests then run as two
+# sessions at once (scripts/pytest-split.sh): the cluster's, mostly waiting, beside the rest.
 test: export GSV_E2E_METRICS_PIPELINE := 1
 test: system-deps venv ## Everything: lint, type checks and the whole test suite.
 	scripts/alongside.sh $(CLUSTER_BUILD_LOG) "$(PY) -m e2e.cluster build" -- \
 	  $(MAKE) --no-print-directory lint typecheck $(if $(filter 1,$(NODE)),node-deps node-images)
-	GSV_E2E_REAL_NODE=$(NODE) $(PYTEST) $(PYTEST_ARGS)
+	GSV_E2E_REAL_NODE=$(NODE) scripts/pytest-split.sh $(PY) $(PYTEST_ARGS)
 
 node-images: ## Both images and the local nginx, built (cached by their inputs) for the real node's tests.
 	$(MAKE) images IMAGES="operator server"

@@ -94,6 +94,15 @@ def _existing_cluster(settings: ClusterSettings) -> Cluster:
     return Cluster(kubeconfig=kubeconfig, bin_dir=bin_dir)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses the cluster carries the ``cluster`` mark (before marks select), so
+    ``-m cluster`` and ``-m "not cluster"`` split the suite exactly (scripts/pytest-split.sh)."""
+    for item in items:
+        if "cluster" in getattr(item, "fixturenames", ()) and item.get_closest_marker("cluster") is None:
+            item.add_marker(pytest.mark.cluster)
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Build the binaries before any test runs when a selected test needs the local cluster.
 
