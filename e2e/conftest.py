@@ -14,6 +14,7 @@ import re
 import secrets
 import shutil
 import sys
+import threading
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from e2e.cluster.build import BuildError, Toolset, ensure_built, toolset_for
 from e2e.cluster.controlplane import LocalControlPlane
 from e2e.cluster.node import NODE_NAME
 from e2e.cluster.node_host import HOST_RECORD, HostRecord, unsupported_reason
+from e2e.cluster.node_images import OPERATOR_IMAGE, SERVER_IMAGE
 from e2e.cluster.processes import log_tail, pid_alive
 
 _CLUSTER_KEY = pytest.StashKey[Cluster]()
@@ -31,6 +33,8 @@ _TOOLSET_KEY = pytest.StashKey[Toolset | BuildError]()
 _PLANE_KEY = pytest.StashKey[LocalControlPlane]()
 # Why the session cluster has no real node (opt-in not given, or the host cannot run one).
 _NO_NODE_KEY = pytest.StashKey[str]()
+#: Whether a selected test uses the real node.
+_WANTS_NODE_KEY = pytest.StashKey[bool]()
 _NODE_OPT_IN = "real-node tests run with GSV_E2E_REAL_NODE=1 (`make test` as root on Linux)"
 _SESSION_PREFIX = "pytest-"
 # The real node's tests need its images built first, which `make test` does where a node can run
@@ -111,6 +115,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """
     settings = ClusterSettings().model_copy(update=_SESSION_OPT_INS)
     wanted = any("cluster" in getattr(item, "fixturenames", ()) for item in session.items)
+    session.config.stash[_WANTS_NODE_KEY] = any(
+        "real_node" in getattr(item, "fixturenames", ()) for item in session.items
+    )
     if not wanted or settings.use_existing:
         return
     config = session.config
@@ -119,6 +126,37 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     except BuildError as err:
         _say(config, str(err))
         config.stash[_TOOLSET_KEY] = err
+
+
+class _ImagePreload:
+    """Loads the server and operator images into the new real node's containerd in a thread.
+
+    Loading the server image takes 2-3 minutes; the session's tests that do not use the node (they
+    run first) overlap it. Its progress and any failure are kept and printed by :meth:`wait`, on
+    the main thread (pytest's capture is not thread-safe); a failure is only reported, since the
+    ``images`` fixture loads again and names it in the tests that need the images.
+    """
+
+    def __init__(self, plane: LocalControlPlane) -> None:
+        self.messages: list[str] = []
+        self._thread = threading.Thread(target=self._load, args=(plane,), name="preload-images", daemon=True)
+        self._thread.start()
+
+    def _load(self, plane: LocalControlPlane) -> None:
+        try:
+            plane.load_images([OPERATOR_IMAGE, SERVER_IMAGE], say=self.messages.append)
+        except Exception as err:  # raised again where the images are needed
+            self.messages.append(f"loading the images into the real node in the background failed: {err}")
+
+    def wait(self, config: pytest.Config) -> None:
+        """Until the loading has ended; then its messages, once."""
+        self._thread.join()
+        messages, self.messages = self.messages, []
+        for message in messages:
+            _say(config, f"(in the background) {message}")
+
+
+_PRELOAD_KEY = pytest.StashKey[_ImagePreload]()
 
 
 @pytest.fixture(scope="session")
@@ -147,6 +185,8 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
         plane = LocalControlPlane(settings, toolset, lambda m: _say(config, m))
         config.stash[_PLANE_KEY] = plane
         handle = plane.up()
+        if settings.real_node and config.stash.get(_WANTS_NODE_KEY, False):
+            config.stash[_PRELOAD_KEY] = _ImagePreload(plane)
     config.stash[_CLUSTER_KEY] = handle
     os.environ["KUBECONFIG"] = str(handle.kubeconfig)
     try:
@@ -156,6 +196,9 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
             os.environ.pop("KUBECONFIG", None)
         else:
             os.environ["KUBECONFIG"] = previous
+        preload = config.stash.get(_PRELOAD_KEY, None)
+        if preload is not None:
+            preload.wait(config)  # the node must not stop under an import
         if plane is not None:
             record = HostRecord.load() if settings.real_node else None
             plane.down()
@@ -175,6 +218,9 @@ def real_node(cluster: Cluster, request: pytest.FixtureRequest) -> LocalControlP
     plane = request.config.stash.get(_PLANE_KEY, None)
     if plane is None:
         pytest.skip("the given cluster has no real node of this project")
+    preload = request.config.stash.get(_PRELOAD_KEY, None)
+    if preload is not None:
+        preload.wait(request.config)  # what it could load is there; `images` loads (or names) the rest
     if not plane.runs_real_node():
         # This session started the node itself: a node that is gone is a failure, not an absence.
         pytest.fail("the session's real node is not running (see the component logs)")

@@ -632,13 +632,14 @@ class LocalControlPlane:
         state = ClusterState.load(self._state_file)
         return bool(state and state.real_node and self._api_ready_quietly())
 
-    def load_images(self, refs: Sequence[str]) -> None:
-        """Load buildah-built images into this cluster's running real node."""
+    def load_images(self, refs: Sequence[str], say: Progress | None = None) -> None:
+        """Load buildah-built images into this cluster's running real node (progress to ``say``,
+        by default the plane's own)."""
         if not self.runs_real_node():
             raise NodeError(f"cluster {self.settings.name!r} runs no real node (`up --real-node`)")
         node = self._real_node()
         for ref in refs:
-            node_images.load(node.layout, self.settings.cache_dir, ref, self.say)
+            node_images.load(node.layout, self.settings.cache_dir, ref, say or self.say)
 
     def node_containerd_socket(self) -> Path:
         """The real node's containerd socket, for clients other than the kubelet (nerdctl)."""
