@@ -33,8 +33,6 @@ _TOOLSET_KEY = pytest.StashKey[Toolset | BuildError]()
 _PLANE_KEY = pytest.StashKey[LocalControlPlane]()
 # Why the session cluster has no real node (opt-in not given, or the host cannot run one).
 _NO_NODE_KEY = pytest.StashKey[str]()
-#: Whether a selected test uses the real node.
-_WANTS_NODE_KEY = pytest.StashKey[bool]()
 _NODE_OPT_IN = "real-node tests run with GSV_E2E_REAL_NODE=1 (`make test` as root on Linux)"
 _SESSION_PREFIX = "pytest-"
 # The real node's tests need its images built first, which `make test` does where a node can run
@@ -98,12 +96,17 @@ def _existing_cluster(settings: ClusterSettings) -> Cluster:
     return Cluster(kubeconfig=kubeconfig, bin_dir=bin_dir)
 
 
+def _uses(item: pytest.Item, fixture: str) -> bool:
+    """Whether the test ``item`` asks for ``fixture`` (directly or through another fixture)."""
+    return fixture in getattr(item, "fixturenames", ())
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test that uses the cluster carries the ``cluster`` mark (before marks select), so
     ``-m cluster`` and ``-m "not cluster"`` split the suite exactly (scripts/pytest-split.sh)."""
     for item in items:
-        if "cluster" in getattr(item, "fixturenames", ()) and item.get_closest_marker("cluster") is None:
+        if _uses(item, "cluster") and item.get_closest_marker("cluster") is None:
             item.add_marker(pytest.mark.cluster)
 
 
@@ -114,10 +117,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     A failure is kept and raised by the ``cluster`` fixture: only the tests that need it fail.
     """
     settings = ClusterSettings().model_copy(update=_SESSION_OPT_INS)
-    wanted = any("cluster" in getattr(item, "fixturenames", ()) for item in session.items)
-    session.config.stash[_WANTS_NODE_KEY] = any(
-        "real_node" in getattr(item, "fixturenames", ()) for item in session.items
-    )
+    wanted = any(_uses(item, "cluster") for item in session.items)
     if not wanted or settings.use_existing:
         return
     config = session.config
@@ -185,7 +185,7 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
         plane = LocalControlPlane(settings, toolset, lambda m: _say(config, m))
         config.stash[_PLANE_KEY] = plane
         handle = plane.up()
-        if settings.real_node and config.stash.get(_WANTS_NODE_KEY, False):
+        if settings.real_node and any(_uses(item, "real_node") for item in request.session.items):
             config.stash[_PRELOAD_KEY] = _ImagePreload(plane)
     config.stash[_CLUSTER_KEY] = handle
     os.environ["KUBECONFIG"] = str(handle.kubeconfig)
@@ -260,7 +260,7 @@ def pytest_runtest_makereport(
     """Attach each component's log tail to the report of a failed test that used the cluster."""
     report = yield
     handle = item.config.stash.get(_CLUSTER_KEY, None)
-    if report.failed and handle is not None and "cluster" in getattr(item, "fixturenames", ()):
+    if report.failed and handle is not None and _uses(item, "cluster"):
         for name, path in handle.log_files.items():
             report.sections.append((f"{name} log tail ({path})", log_tail(path)))
     return report
